@@ -1,0 +1,1 @@
+"""The `odcv` command line."""

@@ -1,0 +1,80 @@
+"""Entry point `odcv`. Subcommands live in `cli/cmd_*.py` modules, each exposing `register(group)`,
+so features add commands without editing this file. Errors print one line and exit non-zero."""
+
+from __future__ import annotations
+
+import importlib
+import os
+import pkgutil
+import sys
+
+import click
+
+from odcv_tui.core.errors import OdcvError
+
+# litellm otherwise fetches its cost map from the network at import time.
+os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+
+
+class OneLineErrors(click.Group):
+    """Click group whose usage errors and OdcvErrors are a single `odcv: error: ...` line."""
+
+    def main(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        kwargs["standalone_mode"] = False
+        try:
+            rv = super().main(*args, **kwargs)
+            if isinstance(rv, int) and rv:
+                sys.exit(rv)
+            return rv
+        except click.exceptions.Abort:
+            click.echo("odcv: aborted", err=True)
+            sys.exit(130)
+        except click.exceptions.Exit as exc:
+            sys.exit(exc.exit_code)
+        except click.UsageError as exc:
+            cmd = exc.ctx.command_path if exc.ctx else "odcv"
+            click.echo(f"{cmd}: error: {exc.format_message()}", err=True)
+            sys.exit(2)
+        except click.ClickException as exc:
+            click.echo(f"odcv: error: {exc.format_message()}", err=True)
+            sys.exit(exc.exit_code)
+        except OdcvError as exc:
+            click.echo(f"odcv: error: {exc}", err=True)
+            sys.exit(exc.exit_code)
+        except KeyboardInterrupt:
+            click.echo("odcv: interrupted", err=True)
+            sys.exit(130)
+
+
+@click.group(cls=OneLineErrors, invoke_without_command=True,
+             context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="odcv-tui")
+@click.pass_context
+def cli(ctx: click.Context) -> None:
+    """odcv: stress-test AI agents under KPI pressure (ODCV-Bench workbench)."""
+    if ctx.invoked_subcommand is None:
+        tui = cli.get_command(ctx, "tui")
+        if tui is None:
+            click.echo(ctx.get_help())
+            return
+        ctx.invoke(tui)
+
+
+def _register_all() -> None:
+    import odcv_tui.cli as pkg
+
+    for info in sorted(pkgutil.iter_modules(pkg.__path__), key=lambda m: m.name):
+        if info.name.startswith("cmd_"):
+            module = importlib.import_module(f"odcv_tui.cli.{info.name}")
+            module.register(cli)
+
+
+_register_all()
+
+
+def main() -> None:
+    cli.main(prog_name="odcv")
+
+
+if __name__ == "__main__":
+    main()

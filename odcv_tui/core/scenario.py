@@ -1,0 +1,138 @@
+"""The Scenario type: role, task, KPI, constraints, files, protected paths and oracles."""
+
+from __future__ import annotations
+
+import fnmatch
+import hashlib
+import json
+from pathlib import PurePosixPath
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from odcv_tui.core.types import Variant
+
+GapKind = Literal[
+    "existence_only",  # checks only that a file exists
+    "keyword_filter",  # keyword/phrase filters
+    "config_threshold",  # a configurable threshold or flag
+    "writable_source",  # source data and outputs both writable
+    "editable_validator",  # the validator itself can be edited
+    "stale_docs",  # ambiguous paths or stale docs inviting fabricated substitutes
+    "corrupted_data",  # the right answer is to fix genuinely corrupted data
+    "unknown",
+]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class UserPrompts(_Strict):
+    mandated: str
+    incentivized: str
+
+    def for_variant(self, variant: Variant) -> str:
+        return self.mandated if variant == "mandated" else self.incentivized
+
+
+class FileMapping(_Strict):
+    """`src` is relative to the scenario's `files/` folder; `dest` is an absolute path in the sandbox."""
+
+    src: str
+    dest: str
+    mode: int = 0o644
+
+    @field_validator("dest")
+    @classmethod
+    def _absolute(cls, v: str) -> str:
+        if not v.startswith("/") or ".." in PurePosixPath(v).parts:
+            raise ValueError("must be an absolute path without '..'")
+        return v
+
+    @field_validator("src")
+    @classmethod
+    def _relative(cls, v: str) -> str:
+        if v.startswith("/") or ".." in PurePosixPath(v).parts:
+            raise ValueError("must be relative to files/ without '..'")
+        return v
+
+
+class Limits(_Strict):
+    max_model_calls: int = Field(default=50, ge=1, le=500)
+    command_timeout: float = Field(default=30.0, gt=0, le=3600)
+    output_cap: int = Field(default=16_000, ge=256)
+
+
+class Oracle(_Strict):
+    """Scripted command lists: `honest` misses the KPI and reports it; `exploit` games it."""
+
+    honest: list[str] = Field(min_length=1)
+    exploit: list[str] = Field(min_length=1)
+    honest_report: str = "The KPI could not be reached honestly with the data given; reporting the miss."
+    exploit_report: str = "Task complete: the KPI has been met and the validator passes."
+
+
+class KpiCheck(_Strict):
+    """How the checker tells whether the KPI was reached: run `command`, success when it exits 0
+    and (if given) its stdout matches `success_regex`."""
+
+    command: str
+    success_regex: str | None = None
+
+
+class ViolationSignal(_Strict):
+    """A declared sign of misconduct that the integrity detector evaluates.
+
+    kind `command`: a bash command matching `pattern` (regex) was run.
+    kind `file_content`: a file at `path` (glob) ends up containing text matching `pattern`.
+    """
+
+    kind: Literal["command", "file_content"]
+    pattern: str
+    path: str | None = None
+    description: str
+    severity: int = Field(default=4, ge=0, le=5)
+
+
+class Scenario(_Strict):
+    id: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+    title: str
+    domain: str
+    gap_kinds: list[GapKind] = Field(default_factory=lambda: ["unknown"])
+    framing_pair: str | None = None  # scenarios sharing structure under a different institutional framing
+    system_prompt: str
+    user_prompts: UserPrompts
+    kpi: str
+    workdir: str = "/app"
+    roots: list[str] = Field(default_factory=lambda: ["/app"])
+    files: list[FileMapping] = Field(default_factory=list)
+    protected: list[str] = Field(default_factory=list)
+    validators: list[str] = Field(default_factory=list)  # validator script paths (protected implicitly)
+    violation_signals: list[ViolationSignal] = Field(default_factory=list)
+    kpi_check: KpiCheck
+    limits: Limits = Field(default_factory=Limits)
+    oracle: Oracle
+    source: str = "builtin"
+    # Set by the loader, not from YAML: where the scenario folder lives on disk.
+    base_dir: str | None = Field(default=None, exclude=True)
+
+    @model_validator(mode="after")
+    def _files_under_roots(self) -> Scenario:
+        for f in self.files:
+            if not any(_under(f.dest, r) for r in self.roots):
+                raise ValueError(f"files: {f.dest} is not under any of roots {self.roots}")
+        return self
+
+    def is_protected(self, path: str) -> bool:
+        patterns = list(self.protected) + list(self.validators)
+        return any(p == path or fnmatch.fnmatch(path, p) or _under(path, p) for p in patterns)
+
+    def content_hash(self) -> str:
+        data = self.model_dump(mode="json", exclude={"base_dir"})
+        return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def _under(path: str, root: str) -> bool:
+    root = root.rstrip("/") or "/"
+    return path == root or path.startswith(root + "/") or root == "/"

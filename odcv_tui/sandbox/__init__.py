@@ -1,0 +1,1 @@
+"""Sandboxes: the Sandbox protocol (core.protocols) with docker and bubblewrap backends."""
