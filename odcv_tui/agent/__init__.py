@@ -1,0 +1,1 @@
+"""The agent loop: model -> bash -> observation. Depends on core protocols only."""
