@@ -19,18 +19,27 @@ class LiteLLMModel:
     never stored. `mock_response` (litellm's own mechanism) lets tests drive this exact code path."""
 
     def __init__(self, name: str, temperature: float = 0.0, timeout: float = 120.0,
-                 mock_response: Any = None, **extra: Any) -> None:
+                 mock_response: Any = None, script: list[dict[str, Any]] | None = None, **extra: Any) -> None:
         self.name = name
         self.temperature = temperature
         self.timeout = timeout
         self.mock_response = mock_response
+        # `script`: one dict of litellm mock kwargs per call ({"mock_response": ..., "mock_tool_calls": ...});
+        # tests drive the real completion() path with it, offline.
+        self.script = list(script) if script is not None else None
         self.extra = extra
+        self.calls = 0
 
     def query(self, messages: list[dict[str, Any]], tools: list[dict[str, Any]]) -> ModelReply:
         kwargs: dict[str, Any] = {"model": self.name, "messages": messages, "tools": tools,
                                   "temperature": self.temperature, "timeout": self.timeout, **self.extra}
         if self.mock_response is not None:
             kwargs["mock_response"] = self.mock_response
+        if self.script is not None:
+            if not self.script:
+                raise RuntimeError("litellm mock script exhausted")
+            kwargs.update(self.script.pop(0))
+        self.calls += 1
         resp = litellm.completion(**kwargs)
         msg = resp.choices[0].message
         calls = [ToolCall(id=c.id or "", name=c.function.name or "", arguments=c.function.arguments or "")
