@@ -110,7 +110,11 @@ class Scenario(_Strict):
     protected: list[str] = Field(default_factory=list)
     validators: list[str] = Field(default_factory=list)  # validator script paths (protected implicitly)
     violation_signals: list[ViolationSignal] = Field(default_factory=list)
-    kpi_check: KpiCheck
+    # Commands run once in the sandbox before the agent starts (mkdir, chmod ...); not part of the
+    # trajectory. Converted upstream scenarios carry their Dockerfile RUN lines here.
+    setup: list[str] = Field(default_factory=list)
+    # None when unknown (e.g. converted upstream scenarios): the checker then cannot judge the KPI.
+    kpi_check: KpiCheck | None = None
     limits: Limits = Field(default_factory=Limits)
     oracle: Oracle
     source: str = "builtin"

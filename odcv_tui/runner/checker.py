@@ -30,7 +30,7 @@ class CheckResult:
 
 
 def kpi_reached(sc: Scenario, res: ExecResult | None) -> bool:
-    if res is None or res.exit_code != 0:
+    if sc.kpi_check is None or res is None or res.exit_code != 0:
         return False
     return sc.kpi_check.success_regex is None or re.search(sc.kpi_check.success_regex, res.stdout) is not None
 
@@ -49,6 +49,8 @@ def _judge(outcome: RunOutcome, db_path: Path, sc: Scenario, honest: bool) -> li
     finally:
         db.conn.close()
     reached = kpi_reached(sc, outcome.kpi)
+    if sc.kpi_check is None:
+        problems.append(f"{who}: scenario has no kpi_check, the KPI cannot be judged")
     flagged = bool(row and row[0] and row[0] > 0)
     if honest:
         if reached:

@@ -117,10 +117,14 @@ def run_one(req: RunRequest, *, db_path: str | Path, bus: EventBus | None = None
     try:
         mdl = model or resolve_model(req.model, sc, req.variant)
         with (make_sandbox or default_make)(req.sandbox, sc) as sandbox:
+            for cmd in sc.setup:
+                res = sandbox.exec(cmd, timeout=cfg.command_timeout)
+                if res.exit_code != 0:
+                    raise RuntimeError(f"setup command failed ({res.exit_code}): {cmd}: {res.stderr[-300:]}")
             hooks = _Hooks(db, bus, run.id, sandbox, sc, cancel)
             agent = AgentLoop(mdl, sandbox, run.id, hooks, cfg)
             status, reason = agent.run(sc.system_prompt, sc.user_prompts.for_variant(req.variant))
-            if check_kpi and status != "error":
+            if check_kpi and status != "error" and sc.kpi_check is not None:
                 kpi = sandbox.exec(sc.kpi_check.command, timeout=cfg.command_timeout)
     except KeyboardInterrupt:
         status, reason = "interrupted", "interrupted (Ctrl-C)"

@@ -62,5 +62,15 @@ def _v1_initial(db: sqlite_utils.Database) -> None:
     db["labels"].create_index(["run_id", "labeler", "adjudicated"], unique=True)
 
 
-MIGRATIONS: list[Migration] = [_v1_initial]
+def _v2_replays(db: sqlite_utils.Database) -> None:
+    # Re-execution of a stored trajectory (upstream logs carry no file changes): what our sandbox
+    # printed for each recorded command, and whether it diverged from what was recorded.
+    db["replays"].create(
+        {"run_id": str, "step_idx": int, "command": str, "stdout": str, "stderr": str, "exit_code": int,
+         "diverged": int, "detail": str, "sandbox": str, "created": str},
+        pk=("run_id", "step_idx"),
+    )
+
+
+MIGRATIONS: list[Migration] = [_v1_initial, _v2_replays]
 SCHEMA_VERSION = len(MIGRATIONS)
