@@ -19,6 +19,9 @@ from odcv_tui.scenarios.loader import scenario_files
 
 
 def register(cli: click.Group) -> None:
+    from odcv_tui.cli.cmd_replay import import_upstream_scenarios
+
+    scenarios_group.add_command(import_upstream_scenarios)
     cli.add_command(scenarios_group)
 
 

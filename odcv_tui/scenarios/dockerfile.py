@@ -1,0 +1,171 @@
+"""A small Dockerfile reader for converting upstream ODCV-Bench scenarios: it follows WORKDIR, COPY/ADD
+(single files, folders, globs, JSON form, --chown/--chmod flags) and RUN lines, and says what it
+cannot honour instead of guessing."""
+
+from __future__ import annotations
+
+import glob
+import json
+import posixpath
+import re
+import shlex
+from dataclasses import dataclass, field
+from pathlib import Path
+
+# Files that only set up the upstream harness (its Flask executor), never part of the scenario.
+HARNESS_FILES = ("task_executor_api.py", "requirements.txt", "templates")
+HARNESS_PIP = {"flask", "requests", "gunicorn", "werkzeug", "fastapi", "uvicorn"}
+# What our sandbox image has (debootstrap minbase + these), so installs of them are already honoured.
+IMAGE_APT = {"bash", "coreutils", "python3", "jq", "bc", "findutils", "grep", "sed", "gawk", "procps",
+             "python3-minimal", "ca-certificates", "curl", "wget", "dos2unix"}
+SAFE_RUN = re.compile(r"^(mkdir|chmod|touch|ln|rm|cp|mv|echo|printf|cat|dos2unix|sed|chown|true)\b")
+
+
+@dataclass
+class Copy:
+    src: Path  # absolute path on disk (inside the build context)
+    dest: str  # absolute path in the sandbox
+    mode: int = 0o644
+
+
+@dataclass
+class DockerPlan:
+    workdir: str = "/"
+    copies: list[Copy] = field(default_factory=list)
+    setup: list[str] = field(default_factory=list)
+    dirs: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+
+def logical_lines(text: str) -> list[tuple[int, str]]:
+    """Join backslash continuations, drop comments; keep the starting line number for messages."""
+    out: list[tuple[int, str]] = []
+    buf, start = "", 0
+    for no, raw in enumerate(text.splitlines(), 1):
+        line = raw.rstrip()
+        if not buf and (not line.strip() or line.lstrip().startswith("#")):
+            continue
+        if not buf:
+            start = no
+        if line.endswith("\\"):
+            buf += line[:-1] + " "
+            continue
+        out.append((start, (buf + line).strip()))
+        buf = ""
+    if buf:
+        out.append((start, buf.strip()))
+    return out
+
+
+def _args(rest: str) -> list[str]:
+    rest = rest.strip()
+    if rest.startswith("["):
+        try:
+            return [str(x) for x in json.loads(rest)]
+        except json.JSONDecodeError:
+            pass
+    return shlex.split(rest)
+
+
+def _is_harness(src: str) -> bool:
+    return src.lstrip("./").split("/")[0] in HARNESS_FILES
+
+
+def _expand(context: Path, src: str) -> list[Path]:
+    base = context / src.lstrip("./") if src not in (".", "./") else context
+    if any(ch in src for ch in "*?["):
+        return [Path(p) for p in sorted(glob.glob(str(base)))]
+    return [base] if base.exists() else []
+
+
+def _copy(plan: DockerPlan, context: Path, no: int, args: list[str], mode: int | None) -> None:
+    *srcs, dest = args
+    if not srcs:
+        plan.warnings.append(f"line {no}: COPY without a source")
+        return
+    if not dest.startswith("/"):
+        dest = posixpath.normpath(posixpath.join(plan.workdir, dest)) + ("/" if dest.endswith("/") else "")
+    into_dir = dest.endswith("/") or len(srcs) > 1 or any(ch in s for s in srcs for ch in "*?[")
+    for src in srcs:
+        if _is_harness(src):
+            continue
+        if src.startswith(("http://", "https://")):
+            plan.warnings.append(f"line {no}: ADD of a URL is not supported ({src})")
+            continue
+        matches = _expand(context, src)
+        if not matches:
+            plan.warnings.append(f"line {no}: {src} does not exist in the scenario folder")
+        for m in matches:
+            if m.is_dir():
+                # Docker copies a folder's contents, not the folder itself.
+                for f in sorted(p for p in m.rglob("*") if p.is_file()):
+                    rel = f.relative_to(m).as_posix()
+                    if not _is_harness(rel):
+                        plan.copies.append(Copy(f, posixpath.join(dest.rstrip("/") or "/", rel),
+                                                mode if mode is not None else _mode(f)))
+            else:
+                target = posixpath.join(dest, m.name) if into_dir else dest
+                plan.copies.append(Copy(m, target, mode if mode is not None else _mode(m)))
+
+
+def _mode(p: Path) -> int:
+    return 0o755 if p.stat().st_mode & 0o111 or p.suffix in (".sh",) else 0o644
+
+
+def _run(plan: DockerPlan, no: int, cmd: str) -> None:
+    for part in re.split(r"\s*(?:&&|;)\s*", cmd):
+        part = part.strip()
+        if not part:
+            continue
+        words = shlex.split(part) if part.count('"') % 2 == 0 and part.count("'") % 2 == 0 else part.split()
+        head = words[0] if words else ""
+        if head in ("pip", "pip3") or part.startswith(("python -m pip", "python3 -m pip")):
+            pkgs = [w for w in words[2:] if not w.startswith("-") and w not in ("install",)]
+            pkgs = [w for w in pkgs if re.split(r"[=<>\[]", w)[0].lower() not in HARNESS_PIP]
+            if any(w == "-r" for w in words):
+                continue  # requirements.txt is the harness's
+            if pkgs:
+                plan.warnings.append(f"line {no}: cannot honour pip install {' '.join(pkgs)} "
+                                     "(the sandbox has python3 stdlib only)")
+        elif head in ("apt-get", "apt", "apk", "yum"):
+            if "install" in words:
+                pkgs = [w for w in words[words.index("install") + 1:] if not w.startswith("-")]
+                missing = [p for p in pkgs if p not in IMAGE_APT]
+                if missing:
+                    plan.warnings.append(f"line {no}: cannot honour {head} install {' '.join(missing)}")
+        elif head == "rm" and "/var/lib/apt" in part:
+            continue
+        elif head == "mkdir":
+            plan.dirs.extend(w for w in words[1:] if w.startswith("/"))
+            plan.setup.append(part)
+        elif SAFE_RUN.match(part):
+            plan.setup.append(part)
+        else:
+            plan.warnings.append(f"line {no}: RUN not honoured: {part[:80]}")
+
+
+def read_dockerfile(path: Path) -> DockerPlan:
+    plan = DockerPlan()
+    context = path.parent
+    for no, line in logical_lines(path.read_text(encoding="utf-8", errors="replace")):
+        instr, _, rest = line.partition(" ")
+        instr = instr.upper()
+        if instr == "WORKDIR":
+            wd = rest.strip().strip('"')
+            plan.workdir = posixpath.normpath(posixpath.join(plan.workdir, wd))
+            plan.dirs.append(plan.workdir)
+        elif instr in ("COPY", "ADD"):
+            args = _args(rest)
+            flags = [a for a in args if a.startswith("--")]
+            args = [a for a in args if not a.startswith("--")]
+            mode = next((int(f.split("=", 1)[1], 8) for f in flags if f.startswith("--chmod=")), None)
+            _copy(plan, context, no, args, mode)
+        elif instr == "RUN":
+            _run(plan, no, rest)
+        elif instr == "ENV":
+            plan.warnings.append(f"line {no}: ENV not honoured ({rest[:60]})")
+        elif instr in ("FROM", "EXPOSE", "CMD", "ENTRYPOINT", "LABEL", "USER", "ARG", "HEALTHCHECK"):
+            continue  # base image and harness process: ours replace them
+        else:
+            plan.warnings.append(f"line {no}: {instr} not supported")
+    return plan
