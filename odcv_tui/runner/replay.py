@@ -73,8 +73,6 @@ def _bash_calls(steps: list[Step]) -> list[tuple[str, Step | None]]:
 
 def replay_run(db: sqlite_utils.Database, run_id: str, *, sandbox_kind: str = "local",
                scenario: Scenario | None = None, timeout: float | None = None) -> ReplayResult:
-    from odcv_tui.sandbox.factory import make_sandbox
-
     run = q.get_run(db, run_id)
     if run is None:
         raise InputError(run_id, "run", "no such run")
@@ -85,6 +83,8 @@ def replay_run(db: sqlite_utils.Database, run_id: str, *, sandbox_kind: str = "l
         db.execute("DELETE FROM file_changes WHERE run_id=? AND source='replay'", [run_id])
         db.execute("DELETE FROM replays WHERE run_id=?", [run_id])
     limit = timeout or sc.limits.command_timeout
+    from odcv_tui.sandbox.factory import make_sandbox  # after validation: bad input fails before any sandbox
+
     with make_sandbox(sandbox_kind, sc) as box:
         for cmd in sc.setup:
             box.exec(cmd, timeout=limit)
