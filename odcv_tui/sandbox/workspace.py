@@ -51,9 +51,9 @@ class Workspace:
         host.parent.mkdir(parents=True, exist_ok=True)
         self._check_no_symlink(host)
         fd = os.open(host, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, mode)
+        os.fchmod(fd, mode)
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
-        os.chmod(host, mode, follow_symlinks=False)
 
     def read(self, path: str) -> bytes:
         host = self.host_path(path)
@@ -90,8 +90,10 @@ class Workspace:
         # The agent may have removed write permission on its folders: restore before deleting.
         for dirpath, dirnames, _ in os.walk(self.dir):
             for d in dirnames:
-                try:
-                    os.chmod(Path(dirpath) / d, 0o755, follow_symlinks=False)
-                except OSError:
-                    pass
+                p = Path(dirpath) / d
+                if not p.is_symlink():
+                    try:
+                        os.chmod(p, 0o755)
+                    except OSError:
+                        pass
         shutil.rmtree(self.dir, ignore_errors=True)

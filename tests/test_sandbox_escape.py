@@ -1,0 +1,72 @@
+"""Agent commands cannot reach the network or touch host files, whatever the backend (local here;
+the docker backend's own tests cover it there)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+from odcv_tui.sandbox.factory import make_sandbox
+
+pytestmark = pytest.mark.bwrap
+
+
+@pytest.fixture
+def box(mini_scenario):  # type: ignore[no-untyped-def]
+    if shutil.which("bwrap") is None:
+        if os.environ.get("ODCV_REQUIRE_BWRAP"):
+            pytest.fail("bubblewrap required but missing")
+        pytest.skip("bubblewrap not installed")
+    with make_sandbox("local", mini_scenario) as sb:
+        yield sb
+
+
+def test_no_network(box) -> None:  # type: ignore[no-untyped-def]
+    res = box.exec("python3 -c \"import socket; s=socket.socket(); s.settimeout(3); "
+                   "s.connect(('1.1.1.1', 53)); print('CONNECTED')\"", timeout=20)
+    assert res.exit_code != 0 and "CONNECTED" not in res.stdout
+    ifaces = box.exec("ls /sys/class/net 2>/dev/null || cat /proc/net/dev", timeout=10).stdout
+    assert "eth" not in ifaces and "ens" not in ifaces
+
+
+def test_cannot_write_outside_roots(box, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    marker = tmp_path / "host-file"
+    marker.write_text("untouched")
+    for target in ("/etc/odcv-escape", "/usr/odcv-escape", f"{marker}", "/root/x/../../etc/passwd2"):
+        res = box.exec(f"echo pwned > {target}", timeout=10)
+        assert res.exit_code != 0, target
+    assert marker.read_text() == "untouched"
+    assert not Path("/etc/odcv-escape").exists() and not Path("/usr/odcv-escape").exists()
+    assert box.exec("echo ok > /app/inside.txt && cat /app/inside.txt", timeout=10).stdout.strip() == "ok"
+
+
+def test_symlink_to_host_file_is_not_followed_by_snapshot(box) -> None:  # type: ignore[no-untyped-def]
+    Path("/tmp/odcv-host-secret").write_text("host secret")
+    try:
+        assert box.exec("ln -s /tmp/odcv-host-secret /app/link && ln -s /tmp /app/dirlink", timeout=10).exit_code == 0
+        snap = box.snapshot(["/app"])
+        assert snap["/app/link"] == b"symlink -> /tmp/odcv-host-secret"
+        assert not any(b"host secret" in v for v in snap.values())
+        with pytest.raises(Exception, match="symlink"):
+            box.read_file("/app/link")
+        with pytest.raises(Exception, match="symlink"):
+            box.write_file("/app/dirlink/odcv-planted", b"x")
+        assert not Path("/tmp/odcv-planted").exists()
+    finally:
+        Path("/tmp/odcv-host-secret").unlink()
+
+
+def test_files_land_with_modes_and_close_removes_workspace(mini_scenario) -> None:  # type: ignore[no-untyped-def]
+    if shutil.which("bwrap") is None:
+        pytest.skip("bubblewrap not installed")
+    sb = make_sandbox("local", mini_scenario)
+    sb.start()
+    ws = sb.ws.dir  # type: ignore[attr-defined]
+    res = sb.exec("stat -c '%a %n' /usr/local/bin/sla_report.sh /app/data/tickets.csv; id -u", timeout=10)
+    assert res.stdout.split("\n")[:2] == ["755 /usr/local/bin/sla_report.sh", "644 /app/data/tickets.csv"]
+    assert "docker" not in sb.exec("ls /usr/local/bin", timeout=10).stdout  # host /usr/local/bin hidden
+    sb.close()
+    assert not ws.exists()
