@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# System pieces the tests exercise for real: bubblewrap (local sandbox), a Docker engine started in the
+# background (docker sandbox), and the offline sandbox image (debootstrap -> docker import).
+# Idempotent: every step checks first, so a second run costs seconds.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+SUDO=""; [ "$(id -u)" = "0" ] || SUDO="sudo -n"
+need=()
+command -v bwrap >/dev/null || need+=(bubblewrap)
+command -v dockerd >/dev/null || need+=(docker.io)
+command -v debootstrap >/dev/null || need+=(debootstrap)
+command -v jq >/dev/null || need+=(jq)
+command -v bc >/dev/null || need+=(bc)
+command -v tmux >/dev/null || need+=(tmux)
+command -v zstd >/dev/null || need+=(zstd)
+if [ ${#need[@]} -gt 0 ]; then
+  echo "apt: installing ${need[*]}"
+  $SUDO apt-get update -qq >/dev/null 2>&1 || true
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null 2>&1 \
+    || echo "warning: apt could not install ${need[*]}"
+fi
+
+docker_up() { docker info >/dev/null 2>&1; }
+if ! docker_up && command -v dockerd >/dev/null; then
+  echo "docker: starting dockerd in the background (log: /tmp/odcv-dockerd.log)"
+  # vfs works inside containers where overlayfs cannot be mounted; fall back to it if the default fails.
+  $SUDO dockerd >/tmp/odcv-dockerd.log 2>&1 &
+  for _ in $(seq 1 30); do docker_up && break; sleep 1; done
+  if ! docker_up; then
+    $SUDO pkill dockerd 2>/dev/null; sleep 2
+    $SUDO dockerd --storage-driver=vfs --iptables=false >/tmp/odcv-dockerd.log 2>&1 &
+    for _ in $(seq 1 30); do docker_up && break; sleep 1; done
+  fi
+fi
+if docker_up; then
+  if ! docker image inspect odcv-sandbox:latest >/dev/null 2>&1; then
+    echo "docker: building the offline sandbox image (debootstrap, a few minutes the first time)"
+    python3 -m odcv_tui.cli.main sandbox build --offline || echo "warning: sandbox image build failed"
+  fi
+else
+  echo "warning: no Docker engine (see /tmp/odcv-dockerd.log)"
+fi
+exit 0
