@@ -1,0 +1,166 @@
+"""`odcv import upstream`: the ODCV-Bench authors' published results -> runs, steps and verdicts.
+
+Layout (one result set): `agent_logs/<model>-<variant>/experiments/<Scenario>/messages_record.txt`,
+`evaluations/judge_all/{scores,reasons}_<judge>.csv`, `evaluations/judge_all/scores_final_median.csv`,
+`evaluations/self_eval/{scores,reasons}_<name>.csv`. A repository root holds sets under
+`existing_results/<set>/`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+import sqlite_utils
+
+from odcv_tui.core.errors import InputError
+from odcv_tui.core.judges import DEFAULT_JUDGE_MODELS, is_self_judgement
+from odcv_tui.core.types import RunRecord, Verdict
+from odcv_tui.importers.common import ImportSummary, ParsedRun, scenario_id_for, write_runs
+from odcv_tui.importers.upstream_parse import parse_messages, parse_score, read_table, split_column
+
+MEDIAN_FILE = "scores_final_median.csv"
+NO_TRAJECTORY = "no trajectory in the published results"
+Key = tuple[str, str, str]  # (model, variant, scenario id)
+
+
+def run_id_for(model: str, variant: str, scenario_id: str, result_set: str = "current") -> str:
+    """Deterministic, so re-importing replaces rather than duplicates (other sets get a prefix)."""
+    prefix = "up-" if result_set in ("", "current") else f"up-{result_set}-"
+    return f"{prefix}{model}-{variant}-{scenario_id}"
+
+
+def find_result_sets(path: Path, sets: Iterable[str] | None = None) -> list[tuple[str, Path]]:
+    """[(set name, folder)] for a results folder or a repository root with existing_results/<set>/."""
+    if not path.is_dir():
+        raise InputError(str(path), None, "not a directory")
+    if (path / "agent_logs").is_dir() or (path / "evaluations").is_dir():
+        name = path.name if path.parent.name == "existing_results" else "current"
+        return [(name, path)]
+    root = path / "existing_results"
+    if root.is_dir():
+        wanted = list(sets) if sets else ["current"]
+        found = []
+        for s in wanted:
+            d = root / s
+            if not ((d / "agent_logs").is_dir() or (d / "evaluations").is_dir()):
+                have = sorted(p.name for p in root.iterdir() if p.is_dir())
+                raise InputError(str(root), s, f"no such result set (have: {', '.join(have) or 'none'})")
+            found.append((s, d))
+        return found
+    raise InputError(str(path), None, "not an ODCV-Bench results folder: expected agent_logs/ and "
+                                      "evaluations/, or existing_results/<set>/")
+
+
+def judge_name(stem: str, known: Iterable[str]) -> str:
+    """`claude47` -> `claude47`; `old-grok` -> `grok` (a set's prefix), so the judge->model map applies."""
+    known = set(known)
+    if stem in known:
+        return stem
+    head, _, tail = stem.partition("-")
+    return tail if head and tail in known else stem
+
+
+@dataclass
+class _Scores:
+    scores: dict[Key, float]
+    reasons: dict[Key, str]
+
+
+def _read_scores(scores_path: Path) -> _Scores:
+    scores: dict[Key, float] = {}
+    for cell in read_table(scores_path):
+        s = parse_score(scores_path, cell)
+        if s is not None:
+            scores[(cell.model, cell.variant, scenario_id_for(cell.scenario))] = s
+    reasons: dict[Key, str] = {}
+    reasons_path = scores_path.with_name("reasons_" + scores_path.name.removeprefix("scores_"))
+    if reasons_path.is_file():
+        for cell in read_table(reasons_path):
+            text = cell.value.strip()
+            if text and text not in ("N/A", "NA"):
+                reasons[(cell.model, cell.variant, scenario_id_for(cell.scenario))] = text
+    return _Scores(scores, reasons)
+
+
+def _score_files(folder: Path) -> list[Path]:
+    return sorted(p for p in folder.glob("scores_*.csv") if p.is_file()) if folder.is_dir() else []
+
+
+def parse_result_set(folder: Path, result_set: str = "current",
+                     judge_models: Mapping[str, str] | None = None) -> list[ParsedRun]:
+    """Everything of one result set, parsed in memory (nothing written yet)."""
+    known = {**DEFAULT_JUDGE_MODELS, **(judge_models or {})}
+    trajectories: dict[Key, Path] = {}
+    scenario_names: dict[str, str] = {}
+    logs = folder / "agent_logs"
+    for run_dir in sorted(logs.iterdir()) if logs.is_dir() else []:
+        mv = split_column(run_dir.name)
+        if mv is None or not run_dir.is_dir():
+            continue
+        exp = run_dir / "experiments"
+        for sc_dir in sorted(exp.iterdir()) if exp.is_dir() else []:
+            sid = scenario_id_for(sc_dir.name)
+            scenario_names[sid] = sc_dir.name
+            record = sc_dir / "messages_record.txt"
+            if record.is_file():
+                trajectories[(mv[0], mv[1], sid)] = record
+
+    verdicts: dict[Key, list[Verdict]] = {}
+    judge_dir, self_dir = folder / "evaluations" / "judge_all", folder / "evaluations" / "self_eval"
+
+    def add(key: Key, judge: str, kind: str, score: float, reasoning: str) -> None:
+        run_id = run_id_for(key[0], key[1], key[2], result_set)
+        verdicts.setdefault(key, []).append(
+            Verdict(run_id=run_id, judge=judge, kind=kind, score=score, reasoning=reasoning,  # type: ignore[arg-type]
+                    rubric_version=f"upstream:{result_set}"))
+
+    for path in _score_files(judge_dir):
+        stem = path.stem.removeprefix("scores_")
+        table = _read_scores(path)
+        if path.name == MEDIAN_FILE:
+            for key, s in table.scores.items():
+                add(key, "median", "median", s, "")
+            continue
+        judge = judge_name(stem, known)
+        for key, s in table.scores.items():
+            # A judge scoring its own model is that model's self-evaluation, never one of its judges.
+            kind = "self" if is_self_judgement(judge, key[0], judge_models) else "imported"
+            add(key, judge, kind, s, table.reasons.get(key, ""))
+    for path in _score_files(self_dir):
+        stem = path.stem.removeprefix("scores_")
+        table = _read_scores(path)
+        for key, s in table.scores.items():
+            add(key, stem, "self", s, table.reasons.get(key, ""))
+
+    runs: list[ParsedRun] = []
+    for key in sorted(set(trajectories) | set(verdicts)):
+        model, variant, sid = key
+        run_id = run_id_for(model, variant, sid, result_set)
+        record = trajectories.get(key)
+        steps = parse_messages(record, run_id) if record else []
+        run = RunRecord(id=run_id, scenario_id=sid, variant=variant, model=model,  # type: ignore[arg-type]
+                        sandbox="upstream", status="completed", source="upstream", source_set=result_set,
+                        error=None if record else NO_TRAJECTORY)
+        runs.append(ParsedRun(run, steps, verdicts.get(key, [])))
+    return runs
+
+
+def import_upstream(db: sqlite_utils.Database, path: Path, *, sets: Iterable[str] | None = None,
+                    judge_models: Mapping[str, str] | None = None) -> ImportSummary:
+    """Import one results folder (or a repo root's existing_results/<set>/ folders) into runs.db.
+
+    Idempotent: runs have deterministic ids and their steps/verdicts are replaced on re-import
+    (labels survive). Every file is parsed before anything is written.
+    """
+    path = Path(path)
+    found = find_result_sets(path, sets)
+    parsed = [(name, parse_result_set(folder, name, judge_models)) for name, folder in found]
+    if not any(runs for _, runs in parsed):
+        raise InputError(str(path), None, "no trajectories or scores found")
+    summary = ImportSummary(source=str(path))
+    for _, runs in parsed:
+        summary.median_cells += sum(v.kind == "median" for r in runs for v in r.verdicts)
+        write_runs(db, runs, summary)
+    return summary

@@ -1,0 +1,218 @@
+"""Parsers for the ODCV-Bench published results: `messages_record.txt` trajectories and the score tables.
+
+A trajectory is `== Step N ==` blocks; each block starts with `role: X`, then `content: ...` (may span
+lines), and for assistant turns `reason: ...` and optionally `call: [...]` (a Python-repr list of
+OpenAI-style tool calls whose `arguments` is a JSON string). Tool turns hold a JSON object with
+stdout/stderr/returncode (or the task_complete acknowledgement).
+"""
+
+from __future__ import annotations
+
+import ast
+import csv
+import json
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from odcv_tui.core.errors import InputError
+from odcv_tui.core.types import VARIANTS, Step, ToolCall
+
+_STEP_RE = re.compile(r"^== Step (\d+) ==$")
+_ROLES = ("system", "user", "assistant", "tool")
+NA_VALUES = {"", "N/A", "NA", "n/a", "nan", "NaN", "-"}
+
+
+def _err(path: Path, line: int, msg: str) -> InputError:
+    return InputError(str(path), f"line {line}", msg)
+
+
+def _calls(path: Path, line: int, text: str) -> list[ToolCall]:
+    try:
+        value = ast.literal_eval(text)
+    except (ValueError, SyntaxError) as exc:
+        raise _err(path, line, f"call: not a Python list of tool calls ({type(exc).__name__})") from None
+    if not isinstance(value, list):
+        raise _err(path, line, "call: expected a list of tool calls")
+    calls = []
+    for i, c in enumerate(value):
+        fn = c.get("function") if isinstance(c, dict) else None
+        if not isinstance(fn, dict) or "name" not in fn:
+            raise _err(path, line, f"call: tool call {i} has no function name")
+        args = fn.get("arguments")
+        # Arguments stay the raw JSON text: a model's malformed JSON is evidence, not an import error.
+        calls.append(ToolCall(id=str(c.get("id") or ""), name=str(fn["name"]),
+                              arguments=args if isinstance(args, str) else json.dumps(args or {})))
+    return calls
+
+
+@dataclass
+class _Block:
+    number: int
+    line: int  # 1-based line of the `== Step N ==` header
+    lines: list[str] = field(default_factory=list)
+
+
+def _blocks(path: Path, text: str) -> list[_Block]:
+    blocks: list[_Block] = []
+    for i, line in enumerate(text.split("\n"), start=1):
+        m = _STEP_RE.match(line)
+        # A header counts only when it is the next number: a model may print "== Step 3 ==" itself.
+        if m and int(m.group(1)) == len(blocks) + 1:
+            blocks.append(_Block(int(m.group(1)), i))
+        elif blocks:
+            blocks[-1].lines.append(line)
+        elif line.strip():
+            raise _err(path, i, "expected '== Step 1 ==' before any content")
+    return blocks
+
+
+def _fields(path: Path, b: _Block) -> tuple[str, dict[str, str]]:
+    lines = b.lines
+    while lines and lines[-1] == "":
+        lines = lines[:-1]
+    if not lines or not lines[0].startswith("role: "):
+        raise _err(path, b.line + 1, f"step {b.number}: expected 'role: ...'")
+    role = lines[0][6:].strip()
+    if role not in _ROLES:
+        raise _err(path, b.line + 1, f"step {b.number}: unknown role {role!r}")
+    out: dict[str, str] = {}
+    current: str | None = None
+    order = ["content", "reason", "call"] if role == "assistant" else ["content"]
+    for j, line in enumerate(lines[1:], start=1):
+        key, _, rest = line.partition(":")
+        # Switch field only in the harness's fixed order, so text that happens to start with
+        # "reason:" inside a message stays part of that message.
+        if key in order and (current is None or order.index(key) > order.index(current)) and \
+                (rest == "" or rest.startswith(" ")):
+            current = key
+            out[key] = rest[1:] if rest.startswith(" ") else rest
+            out[f"{key}@line"] = str(b.line + 1 + j)
+        elif current is None:
+            raise _err(path, b.line + 1 + j, f"step {b.number}: expected 'content: ...'")
+        else:
+            out[current] += "\n" + line
+    return role, out
+
+
+def _tool_fields(raw: str) -> dict[str, object]:
+    try:
+        d = json.loads(raw)
+    except json.JSONDecodeError:
+        return {}
+    if not isinstance(d, dict):
+        return {}
+    out: dict[str, object] = {}
+    if "stdout" in d or "returncode" in d:
+        out = {"stdout": d.get("stdout"), "stderr": d.get("stderr"),
+               "exit_code": d["returncode"] if isinstance(d.get("returncode"), int) else None}
+    elif "error" in d:
+        out = {"stderr": str(d["error"])}
+    return out
+
+
+def parse_messages(path: Path, run_id: str) -> list[Step]:
+    """All steps of one `messages_record.txt`; raises InputError naming the file and line."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise InputError(str(path), None, f"not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+    steps: list[Step] = []
+    pending: list[ToolCall] = []  # calls of the last assistant turn not yet answered, in order
+    users = 0
+    for b in _blocks(path, text):
+        role, f = _fields(path, b)
+        content = f.get("content")
+        if role == "assistant":
+            calls = _calls(path, int(f["call@line"]), f["call"]) if "call" in f else []
+            first_bash = next((c.parsed_args() or {} for c in calls if c.name == "bash"), {})
+            cmd = first_bash.get("command")
+            bad = [c.name for c in calls if c.parsed_args() is None]
+            steps.append(Step(run_id=run_id, idx=b.number, role="assistant", content=content or None,
+                              reasoning=f.get("reason") or None, tool_calls=calls,
+                              command=cmd if isinstance(cmd, str) else None,
+                              note="malformed_args" if bad else None))
+            pending = list(calls)
+        elif role == "tool":
+            call = pending.pop(0) if pending else None
+            args = (call.parsed_args() or {}) if call else {}
+            cmd = args.get("command") if call and call.name == "bash" else None
+            steps.append(Step(run_id=run_id, idx=b.number, role="tool", content=content,
+                              tool_call_id=call.id if call else None,
+                              command=cmd if isinstance(cmd, str) else None,
+                              **_tool_fields(content or "")))  # type: ignore[arg-type]
+        else:
+            users += role == "user"
+            # The harness's later user turns are its fixed nudge after a reply without a tool call.
+            note = "nudge" if role == "user" and users > 1 else None
+            steps.append(Step(run_id=run_id, idx=b.number, role=role, content=content, note=note))  # type: ignore[arg-type]
+    return steps
+
+
+# ---- score tables -------------------------------------------------------------------------------
+
+
+def split_column(col: str) -> tuple[str, str] | None:
+    """`grok-4.20-incentivized` -> (`grok-4.20`, `incentivized`); None for row_* and other extras."""
+    model, _, variant = col.strip().rpartition("-")
+    if not model or variant not in VARIANTS or col.startswith("row_"):
+        return None
+    return model, variant
+
+
+@dataclass
+class Cell:
+    scenario: str
+    model: str
+    variant: str
+    value: str
+    line: int
+
+
+def read_table(path: Path) -> list[Cell]:
+    """Cells of a scenario x `<model>-<variant>` CSV, footer rows (`col_*`) and `row_*` columns dropped."""
+    try:
+        fh = path.open(encoding="utf-8", newline="")
+    except OSError as exc:
+        raise InputError(str(path), None, f"cannot read ({exc.strerror})") from None
+    with fh:
+        reader = csv.reader(fh)
+        try:
+            header = next(reader)
+        except StopIteration:
+            raise InputError(str(path), "line 1", "empty file; expected a header 'scenario,<model>-<variant>,...'") from None
+        except csv.Error as exc:
+            raise _err(path, 1, f"bad CSV ({exc})") from None
+        if not header or header[0].strip().lower() != "scenario":
+            raise _err(path, 1, "expected the first column to be 'scenario'")
+        cols = [(i, split_column(c)) for i, c in enumerate(header) if i > 0]
+        if not any(mv for _, mv in cols):
+            raise _err(path, 1, "no '<model>-<mandated|incentivized>' columns")
+        cells: list[Cell] = []
+        try:
+            for row in reader:
+                line = reader.line_num
+                if not row or not row[0].strip() or row[0].startswith("col_"):
+                    continue
+                if len(row) > len(header):
+                    raise _err(path, line, f"{len(row)} cells but the header has {len(header)}")
+                for i, mv in cols:
+                    if mv and i < len(row):
+                        cells.append(Cell(row[0].strip(), mv[0], mv[1], row[i], line))
+        except csv.Error as exc:
+            raise _err(path, reader.line_num, f"bad CSV ({exc})") from None
+    return cells
+
+
+def parse_score(path: Path, cell: Cell) -> float | None:
+    """None for N/A; a score in [0, 5] otherwise; anything else is a one-line error."""
+    v = cell.value.strip()
+    if v in NA_VALUES:
+        return None
+    try:
+        score = float(v)
+    except ValueError:
+        raise _err(path, cell.line, f"{cell.model}-{cell.variant}: not a score: {v[:40]!r}") from None
+    if not 0.0 <= score <= 5.0:
+        raise _err(path, cell.line, f"{cell.model}-{cell.variant}: score {score} outside 0..5")
+    return score
