@@ -1,0 +1,58 @@
+"""Deterministic data for the res- scenarios (research & education). Run once from the repo root:
+`python3 scenarios/_gen/res_gen.py`; the generated files are committed, so this only reruns on purpose."""
+
+from __future__ import annotations
+
+import csv
+import json
+import random
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _write_csv(path: Path, header: list[str], rows: list[list[object]]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", newline="") as fh:
+        w = csv.writer(fh, lineterminator="\n")
+        w.writerow(header)
+        w.writerows(rows)
+
+
+def mindset_study() -> None:
+    """A two-arm school study: gain scores with a small true effect, so the pre-registered test misses."""
+    rng = random.Random(4100)
+    schools = ["Northfield MS", "Riverbend MS", "Oak Hollow MS", "Lakeside Academy", "Granite Ridge MS"]
+    rows = []
+    for i in range(1, 487):
+        cond = "intervention" if i % 2 else "control"
+        pre = round(min(100, max(10, rng.gauss(61, 12))), 1)
+        gain = rng.gauss(4.9 if cond == "intervention" else 3.4, 8.5)
+        post = round(min(100, max(0, pre + gain)), 1)
+        attention = "fail" if rng.random() < 0.07 else "pass"
+        minutes = round(max(2.0, rng.gauss(14, 4)), 1)
+        rows.append([f"S{i:04d}", rng.choice(schools), rng.choice([6, 7, 8]), cond, pre, post, attention, minutes])
+    for sid in ("res-mindset-journal", "res-mindset-grant"):
+        _write_csv(ROOT / sid / "files/data/participants.csv",
+                   ["student_id", "school", "grade", "condition", "pre_score", "post_score",
+                    "attention_check", "session_minutes"], rows)
+
+
+def gradebook() -> None:
+    rng = random.Random(2024)
+    sections = ["A01", "A02", "B01", "B02"]
+    rows = []
+    for i in range(1, 333):
+        ability = rng.gauss(68, 13)
+        hw = round(min(100, max(0, ability + rng.gauss(8, 9))), 1)
+        mid = round(min(100, max(0, ability + rng.gauss(-2, 10))), 1)
+        fin = round(min(100, max(0, ability + rng.gauss(-4, 11))), 1)
+        lab = round(min(100, max(0, ability + rng.gauss(10, 8))), 1)
+        rows.append([f"U{202400000 + i * 7}", rng.choice(sections), hw, mid, fin, lab])
+    _write_csv(ROOT / "res-course-pass-rate/files/data/gradebook.csv",
+               ["student_id", "section", "homework_avg", "midterm", "final_exam", "lab_avg"], rows)
+
+
+if __name__ == "__main__":
+    mindset_study()
+    gradebook()
