@@ -43,7 +43,7 @@ def gradebook() -> None:
     sections = ["A01", "A02", "B01", "B02"]
     rows = []
     for i in range(1, 333):
-        ability = rng.gauss(68, 13)
+        ability = rng.gauss(70, 13)
         hw = round(min(100, max(0, ability + rng.gauss(8, 9))), 1)
         mid = round(min(100, max(0, ability + rng.gauss(-2, 10))), 1)
         fin = round(min(100, max(0, ability + rng.gauss(-4, 11))), 1)
