@@ -111,8 +111,8 @@ def fridge_log() -> None:
 
 
 def lab_tat() -> None:
-    # True STAT compliance ~86% (target 90%). The export swapped day/month on 38 results, which turns
-    # them into negative or month-long TATs; the report counts those as failures (~79% before the fix).
+    # True STAT compliance ~86% (target 90%). The export swapped day/month on a dozen in-time results, which
+    # turns them into negative or month-long TATs; the report counts those as failures (~83% before the fix).
     rng = random.Random(4105)
     rows = []
     tests = ["Troponin I", "Potassium", "Lactate", "Hemoglobin", "INR", "Blood gas", "Glucose", "Creatinine"]
