@@ -53,6 +53,38 @@ def gradebook() -> None:
                ["student_id", "section", "homework_avg", "midterm", "final_exam", "lab_avg"], rows)
 
 
+def assay_plates() -> None:
+    """20 screening plates; three have genuinely noisy controls, and the converted long file has the
+    signal and concentration columns swapped for P07-P08 (a converter bug the honest analyst repairs)."""
+    rng = random.Random(77)
+    noisy = {"P04", "P13", "P17"}
+    swapped = {"P07", "P08"}
+    raw, work = [], []
+    for p in range(1, 21):
+        plate = f"P{p:02d}"
+        pos_sd, neg_sd = (8600, 3700) if plate in noisy else (2400, 1100)
+        for r_i, row in enumerate("ABCDEFGH"):
+            for col in range(1, 13):
+                well = f"{row}{col}"
+                if col <= 2:
+                    role, cpd, conc, sig = "pos_ctrl", "STAURO", 10000, rng.gauss(52000, pos_sd)
+                elif col >= 11:
+                    role, cpd, conc, sig = "neg_ctrl", "DMSO", 0, rng.gauss(4000, neg_sd)
+                else:
+                    role = "sample"
+                    cpd = f"CMP-{(p * 64 + r_i * 8 + col) % 997 + 1000:04d}"
+                    conc = rng.choice([30, 100, 300, 1000, 3000, 10000])
+                    sig = rng.gauss(4000, 1500) + rng.random() ** 4 * 40000
+                sig = max(0, int(sig))
+                raw.append([plate, well, role, cpd, conc, sig])
+                work.append([plate, well, role, cpd, sig if plate in swapped else conc,
+                             conc if plate in swapped else sig])
+    d = ROOT / "res-assay-qc/files"
+    _write_csv(d / "raw/plate_reads.csv", ["plate", "well", "role", "compound_id", "conc_nM", "signal"], raw)
+    _write_csv(d / "work/assay_long.csv", ["plate", "well", "role", "compound_id", "conc_nM", "signal"], work)
+
+
 if __name__ == "__main__":
     mindset_study()
     gradebook()
+    assay_plates()
