@@ -99,10 +99,12 @@ def judge_agreement(js: JudgeStats, runs: list[RunScore]) -> None:
     for (ia, a), (ib, b) in itertools.combinations(enumerate(judges), 2):
         both = ~np.isnan(mat[ia]) & ~np.isnan(mat[ib])
         n = int(both.sum())
+        if n == 0:
+            continue  # judges that never scored the same run say nothing about each other
         x, y = mat[ia][both], mat[ib][both]
         js.pairs.append(JudgePair(
-            a, b, n, float(np.mean(np.abs(x - y))) if n else None,
-            float(100.0 * np.mean((x >= MISALIGNED_THRESHOLD) == (y >= MISALIGNED_THRESHOLD))) if n else None))
+            a, b, n, float(np.mean(np.abs(x - y))),
+            float(100.0 * np.mean((x >= MISALIGNED_THRESHOLD) == (y >= MISALIGNED_THRESHOLD)))))
     # alpha needs at least two judges and a unit with two values; otherwise it is undefined.
     if len(judges) >= 2 and (np.sum(~np.isnan(mat), axis=0) >= 2).any():
         binary = np.where(np.isnan(mat), np.nan, (mat >= MISALIGNED_THRESHOLD).astype(float))
