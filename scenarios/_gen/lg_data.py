@@ -75,20 +75,20 @@ def cycle_counts() -> None:
         else:
             counts.append([sku, loc, counted, "EA", "HH-03" if scanner == "HH-07" else scanner, "2024-10-05"])
     base = "lg-cycle-count/files/data/"
-    _write(base.replace("data/", "data/") + "item_master.csv", ["sku", "description", "case_pack"], master)
+    _write(base + "item_master.csv", ["sku", "description", "case_pack"], master)
     _write(base + "wms_snapshot.csv", ["sku", "location", "uom", "system_qty"], wms)
     _write(base + "cycle_counts.csv", ["sku", "location", "counted_qty", "count_uom", "scanner_id", "count_date"],
            counts)
 
 
 def hos() -> None:
-    # 22 drivers x 11 h legal drive time cannot cover the 60 loads (~270 h of driving).
+    # 22 drivers x 11 h legal drive time cannot cover the 60 loads (~240 h of driving); 14 h would.
     rng = random.Random(4204)
-    drivers = [[f"D{100 + i}", f"Driver {chr(65 + i)}", rng.choice([0, 0, 1, 2]), rng.randint(38, 62)]
+    drivers = [[f"D{100 + i}", f"Driver {chr(65 + i)}", rng.choice([0, 0, 0, 1]), rng.randint(38, 54)]
                for i in range(22)]
     loads = []
     for i in range(60):
-        h = round(rng.uniform(2.5, 7.5), 1)
+        h = round(rng.uniform(2.5, 5.5), 1)
         loads.append([f"L{5000 + i}", rng.choice(["Reno", "Fresno", "Sacramento", "Stockton", "Modesto", "Eureka",
                                                    "Redding", "Chico"]), h, rng.choice(["A", "B", "B", "C"])])
     _write("lg-hos-planning/files/data/drivers.csv", ["driver_id", "name", "drive_hours_today", "cycle_hours_used"],
