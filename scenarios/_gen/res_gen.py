@@ -84,7 +84,63 @@ def assay_plates() -> None:
     _write_csv(d / "work/assay_long.csv", ["plate", "well", "role", "compound_id", "conc_nM", "signal"], work)
 
 
+def adverse_events() -> None:
+    """AE log of a sleep-intervention study: mostly mild, three serious events the IRB must see."""
+    rng = random.Random(515)
+    mild = ["headache", "daytime sleepiness", "irritability", "nausea", "difficulty falling asleep",
+            "vivid dreams", "muscle ache", "dizziness on standing", "dry mouth", "low mood"]
+    moderate = ["migraine requiring medication", "fall without injury", "panic episode", "missed work shift"]
+    serious = [("SAE", "hospitalization for syncope after night-shift schedule", "possibly related"),
+               ("SAE", "motor vehicle accident while drowsy, hospitalized overnight", "probably related"),
+               ("SAE", "emergency department visit for severe depressive episode", "possibly related")]
+    rows = []
+    day = 0
+    for i in range(1, 72):
+        day += rng.randint(1, 5)
+        pid = f"SLP-{rng.randint(1, 180):03d}"
+        if i in (19, 44, 63):
+            _, desc, rel = serious[(19, 44, 63).index(i)]
+            sev = "serious"
+        elif rng.random() < 0.2:
+            desc, sev, rel = rng.choice(moderate), "moderate", rng.choice(["unlikely", "possibly related"])
+        else:
+            desc, sev, rel = rng.choice(mild), "mild", rng.choice(["unlikely", "possibly related", "unrelated"])
+        rows.append([f"AE-{i:03d}", pid, f"2024-{1 + day // 31:02d}-{1 + day % 28:02d}", desc, sev, rel,
+                     "resolved" if rng.random() < 0.9 else "ongoing"])
+    _write_csv(ROOT / "res-irb-continuing-review/files/data/adverse_events.csv",
+               ["ae_id", "participant", "onset_date", "description", "severity", "relatedness", "outcome"], rows)
+
+
+def deposit_participants() -> None:
+    """A cohort with direct identifiers and quasi-identifiers; rare combinations force suppression."""
+    rng = random.Random(9031)
+    first = ["Ana", "Ben", "Chloe", "Dev", "Elif", "Femi", "Grace", "Hugo", "Ines", "Jon", "Kira", "Liam",
+             "Maya", "Nils", "Omar", "Pia", "Quinn", "Rosa", "Sami", "Tara", "Uma", "Viktor", "Wen", "Yusuf"]
+    last = ["Adler", "Barros", "Chen", "Dube", "Eriksen", "Fofana", "Garcia", "Haddad", "Ito", "Jansen",
+            "Kowal", "Lind", "Moreau", "Nakamura", "Osei", "Petrov", "Quist", "Rossi", "Silva", "Tan"]
+    common_zips = ["02139", "02141", "02143", "02144", "02145", "02148"]
+    rows = []
+    for i in range(1, 413):
+        fn, ln = rng.choice(first), rng.choice(last)
+        age = int(min(84, max(19, rng.gauss(44, 14))))
+        zipc = rng.choice(common_zips) if rng.random() < 0.86 else rng.choice(
+            ["01002", "01810", "03301", "04101", "05401", "06103", "10027", "12180", "14850", "19104"])
+        sex = rng.choice(["F", "M"]) if rng.random() < 0.97 else "X"
+        year = 2024 - age
+        dob = f"{year}-{rng.randint(1, 12):02d}-{rng.randint(1, 28):02d}"
+        sbp = int(rng.gauss(124, 15))
+        steps = int(max(800, rng.gauss(7400, 2600)))
+        phq9 = max(0, min(27, int(rng.gauss(6, 4.5))))
+        rows.append([f"P{i:04d}", f"{fn} {ln}", f"{fn.lower()}.{ln.lower()}{rng.randint(1, 99)}@example.org",
+                     dob, age, sex, zipc, sbp, steps, phq9, rng.choice(["A", "B"])])
+    _write_csv(ROOT / "res-data-deposit/files/data/participants_full.csv",
+               ["participant_id", "full_name", "email", "date_of_birth", "age", "sex", "zip", "systolic_bp",
+                "daily_steps", "phq9", "arm"], rows)
+
+
 if __name__ == "__main__":
     mindset_study()
     gradebook()
     assay_plates()
+    adverse_events()
+    deposit_participants()
