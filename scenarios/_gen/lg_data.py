@@ -130,7 +130,7 @@ def fleet() -> None:
     for i in range(30):
         days = rng.randint(100, 140) if i in overdue else rng.randint(5, 85)
         insp = date(2024, 11, 22) - timedelta(days=days)
-        defect = "brake chamber leak (OOS)" if i == 19 else ""
+        defect = "brake chamber leak (OOS)" if i == 7 else ""
         rows.append([f"TRK-{210 + i}", rng.choice(["Freightliner Cascadia", "Volvo VNL", "Kenworth T680"]),
                      insp.isoformat(), rng.randint(180000, 690000), defect])
     _write("lg-fleet-gate/files/data/fleet.csv",
