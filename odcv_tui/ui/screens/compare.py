@@ -1,0 +1,324 @@
+"""Compare: one scenario + variant across N models in side-by-side columns, each headed by its verdicts,
+with steps aligned by bash-command index (row k of every column is that run's k-th command).
+
+`m` swaps to one model's mandated vs incentivized runs; `s` syncs movement across columns. Data is
+loaded in a thread worker (`ui.compare_data`); nothing here touches SQLite on the UI thread.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from rich.text import Text
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import HorizontalScroll, Vertical, VerticalScroll
+from textual.screen import Screen
+from textual.widgets import Footer, Header, Static
+
+from odcv_tui.core.errors import OdcvError
+from odcv_tui.core.types import VARIANTS
+from odcv_tui.storage import open_db
+from odcv_tui.ui import compare_data as cd
+from odcv_tui.ui.compare_data import command_cell, verdict_header
+from odcv_tui.ui.safe import one_line
+
+DEFAULT_COLUMNS = 4
+MIN_COLUMN_WIDTH = 44
+class CompareColumn(Vertical):
+    """One run: a verdict header over a scrolling stack of aligned command cells."""
+
+    DEFAULT_CSS = """
+    CompareColumn { width: 48; height: 100%; border: round $panel; }
+    CompareColumn.-focused { border: round $accent; }
+    CompareColumn > .cmp-head { height: auto; padding: 0 1; background: $boost; }
+    CompareColumn > VerticalScroll { height: 1fr; }
+    CompareColumn .cmp-cell { padding: 0 1; margin-bottom: 1; }
+    CompareColumn .cmp-cell.-cursor { background: $accent 25%; }
+    """
+
+    def __init__(self, col: cd.Column, index: int, rows: int, expanded: bool) -> None:
+        super().__init__()
+        self.col, self.index, self.rows, self.expanded = col, index, rows, expanded
+        self.cursor = 0
+
+    def compose(self) -> ComposeResult:
+        yield Static(verdict_header(self.col), classes="cmp-head")
+        body = VerticalScroll()
+        body.can_focus = False  # keys belong to the screen, so h/l/j/k work whatever the mouse did
+        with body:
+            for k in range(self.rows + 1):
+                yield Static(command_cell(self.col, k, self.expanded), classes="cmp-cell")
+
+    @property
+    def body(self) -> VerticalScroll:
+        return self.query_one(VerticalScroll)
+
+    def set_cursor(self, k: int) -> None:
+        cells = list(self.query(".cmp-cell"))
+        self.cursor = max(0, min(len(cells) - 1, k))
+        for i, cell in enumerate(cells):
+            cell.set_class(i == self.cursor, "-cursor")
+        if cells:
+            # After a refresh: cells just mounted or re-rendered have no final geometry yet.
+            self.call_after_refresh(self._scroll_to, cells[self.cursor])
+
+    def _scroll_to(self, cell: Static) -> None:
+        self.body.scroll_to_widget(cell, animate=False, top=True)
+
+    def on_click(self) -> None:
+        screen = self.screen
+        if isinstance(screen, CompareScreen):
+            screen.focus_column(self.index)
+
+
+@dataclass
+class _View:
+    """What the last load produced (all plain data, built in the worker)."""
+
+    scenario_id: str | None = None
+    scenarios: list[str] = field(default_factory=list)
+    available: list[str] = field(default_factory=list)
+    columns: list[cd.Column] = field(default_factory=list)
+
+
+class CompareScreen(Screen):
+    BINDINGS = [
+        Binding("l,right", "step(1)", "Next step"),
+        Binding("h,left", "step(-1)", "Prev step"),
+        Binding("j,down", "scroll(3)", "Scroll down", show=False),
+        Binding("k,up", "scroll(-3)", "Scroll up", show=False),
+        Binding("0", "first", "First", show=False),
+        Binding("dollar_sign", "last", "Last", show=False),
+        Binding("tab,right_square_bracket", "focus_col(1)", "Next column"),
+        Binding("shift+tab,left_square_bracket", "focus_col(-1)", "Prev column", show=False),
+        Binding("plus,equals_sign", "more", "+ model"),
+        Binding("minus", "fewer", "- model"),
+        Binding("m", "pair", "Mandated/incentivized"),
+        Binding("s", "sync", "Sync"),
+        Binding("v", "variant", "Variant"),
+        Binding("n", "scenario(1)", "Next scenario"),
+        Binding("p", "scenario(-1)", "Prev scenario", show=False),
+        Binding("e", "expand", "Expand"),
+        Binding("o,enter", "open", "Open run"),
+    ]
+    DEFAULT_CSS = """
+    CompareScreen #cmp-title { height: auto; padding: 0 1; background: $primary-background; }
+    CompareScreen #cmp-cols { height: 1fr; }
+    """
+
+    def __init__(self, db_path: Path, scenario_id: str | None = None, variant: str = "incentivized",
+                 models: list[str] | None = None) -> None:
+        super().__init__()
+        self.db_path = Path(db_path)
+        self.scenario_id = scenario_id
+        self.variant = variant if variant in VARIANTS else "incentivized"
+        self.models: list[str] | None = list(models) if models else None
+        self.pair_model: str | None = None  # set: one model's two variants instead of N models
+        self.sync = True
+        self.expanded = False
+        self.focus_index = 0
+        self.view = _View()
+        self.error: str | None = None
+        self.loading_done = False
+        self._generation = 0
+        self.columns: list[CompareColumn] = []
+        self._keep_cursor: int | None = None
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        yield Static(Text("loading…", style="dim"), id="cmp-title")
+        cols = HorizontalScroll(id="cmp-cols")
+        cols.can_focus = False
+        yield cols
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.reload()
+
+    # ---- loading -------------------------------------------------------------------------------
+    def reload(self) -> None:
+        self._generation += 1
+        self.loading_done = False
+        # Adding a model or switching variant keeps the reader at the same aligned step.
+        self._keep_cursor = self.columns[self.focus_index].cursor if self.columns else None
+        self.query_one("#cmp-cols").loading = True
+        self._load(self._generation, self.scenario_id, self.variant, self.models, self.pair_model)
+
+    @work(thread=True, group="compare-load")
+    def _load(self, gen: int, scenario_id: str | None, variant: str, models: list[str] | None,
+              pair_model: str | None) -> None:
+        view, error = _View(), None
+        try:
+            db = open_db(self.db_path, recover=False)
+            try:
+                view.scenarios = cd.list_scenarios(db)
+                view.scenario_id = scenario_id or (view.scenarios[0] if view.scenarios else None)
+                if view.scenario_id is not None:
+                    view.available = cd.list_models(db, view.scenario_id, variant)
+                    if pair_model:
+                        view.columns = cd.load_pair(db, view.scenario_id, pair_model)
+                    else:
+                        chosen = models if models is not None else view.available[:DEFAULT_COLUMNS]
+                        view.columns = cd.load_models(db, view.scenario_id, variant, chosen)
+            finally:
+                db.conn.close()
+        except (OdcvError, sqlite3.Error) as exc:
+            error = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        self.app.call_from_thread(self._show, gen, view, error)
+
+    async def _show(self, gen: int, view: _View, error: str | None) -> None:
+        if gen != self._generation:
+            return  # a newer load was started while this one ran
+        self.view, self.error = view, error
+        self.scenario_id = view.scenario_id
+        if self.models is None and not self.pair_model:
+            self.models = [c.model for c in view.columns]
+        box = self.query_one("#cmp-cols", HorizontalScroll)
+        await box.remove_children()
+        rows = cd.row_count(view.columns)
+        self.columns = [CompareColumn(c, i, rows, self.expanded) for i, c in enumerate(view.columns)]
+        await box.mount_all(self.columns)
+        self._fit_widths()
+        self.focus_index = min(self.focus_index, max(0, len(self.columns) - 1))
+        keep = self._keep_cursor if self._keep_cursor is not None else 0
+        for col in self.columns:
+            col.set_cursor(keep)
+        self._mark_focus()
+        box.loading = False
+        self._update_title()
+        self.loading_done = True
+
+    def _fit_widths(self) -> None:
+        # Fill the screen when the columns fit; past that each keeps a readable width and the row scrolls.
+        n = max(1, len(self.columns))
+        width = max(MIN_COLUMN_WIDTH, (self.size.width or 160) // n)
+        for col in self.columns:
+            col.styles.width = width
+
+    def on_resize(self) -> None:
+        self._fit_widths()
+
+    def _update_title(self) -> None:
+        t = Text()
+        if self.error:
+            t.append(self.error, style="bold red")
+        elif self.view.scenario_id is None:
+            t.append("No runs in this database yet: run or import some, then come back.", style="yellow")
+        else:
+            t.append(one_line(self.view.scenario_id, 60), style="bold")
+            if self.pair_model:
+                t.append(f" · {one_line(self.pair_model, 40)}: mandated vs incentivized")
+            else:
+                t.append(f" · {self.variant} · {len(self.columns)} of {len(self.view.available)} models")
+            t.append(f" · sync {'on' if self.sync else 'off'}", style="green" if self.sync else "yellow")
+            if self.columns:
+                t.append(f" · step {self.columns[self.focus_index].cursor + 1}", style="dim")
+            if not self.columns:
+                t.append(" · no runs for this scenario and variant", style="yellow")
+        self.query_one("#cmp-title", Static).update(t)
+
+    # ---- movement ------------------------------------------------------------------------------
+    def _targets(self) -> list[CompareColumn]:
+        if not self.columns:
+            return []
+        return list(self.columns) if self.sync else [self.columns[self.focus_index]]
+
+    def _move_to(self, k: int) -> None:
+        for col in self._targets():
+            col.set_cursor(k)
+        self._update_title()
+
+    def action_step(self, delta: int) -> None:
+        if self.columns:
+            self._move_to(self.columns[self.focus_index].cursor + delta)
+
+    def action_first(self) -> None:
+        self._move_to(0)
+
+    def action_last(self) -> None:
+        self._move_to(cd.row_count(self.view.columns))
+
+    def action_scroll(self, delta: int) -> None:
+        for col in self._targets():
+            col.body.scroll_relative(y=delta, animate=False)
+
+    def focus_column(self, index: int) -> None:
+        if self.columns:
+            self.focus_index = index % len(self.columns)
+            self._mark_focus()
+            self._update_title()
+
+    def _mark_focus(self) -> None:
+        for col in self.columns:
+            col.set_class(col.index == self.focus_index, "-focused")
+        if self.columns:
+            self.query_one("#cmp-cols").scroll_to_widget(self.columns[self.focus_index], animate=False)
+
+    def action_focus_col(self, delta: int) -> None:
+        self.focus_column(self.focus_index + delta)
+
+    # ---- what is shown ------------------------------------------------------------------------
+    def action_more(self) -> None:
+        if self.pair_model or self.models is None:
+            return
+        extra = [m for m in self.view.available if m not in self.models]
+        if extra:
+            self.models = [*self.models, extra[0]]
+            self.reload()
+        else:
+            self.notify("every model with this scenario is already shown")
+
+    def action_fewer(self) -> None:
+        if self.pair_model or not self.models or len(self.models) <= 1:
+            return
+        self.models = self.models[:-1]
+        self.reload()
+
+    def action_pair(self) -> None:
+        if self.pair_model:
+            self.pair_model = None
+        elif self.columns:
+            self.pair_model = self.columns[self.focus_index].col.model
+            self.focus_index = 0
+        self.reload()
+
+    def action_sync(self) -> None:
+        self.sync = not self.sync
+        self._update_title()
+
+    def action_variant(self) -> None:
+        self.variant = "mandated" if self.variant == "incentivized" else "incentivized"
+        self.reload()
+
+    def action_scenario(self, delta: int) -> None:
+        names = self.view.scenarios
+        if not names:
+            return
+        at = names.index(self.scenario_id) if self.scenario_id in names else -delta
+        self.scenario_id = names[(at + delta) % len(names)]
+        self.reload()
+
+    def action_expand(self) -> None:
+        # Re-render in place: the data is already here, only the caps change.
+        self.expanded = not self.expanded
+        for col in self.columns:
+            col.expanded = self.expanded
+            for k, cell in enumerate(col.query(".cmp-cell")):
+                cell.update(command_cell(col.col, k, self.expanded))  # type: ignore[attr-defined]
+            col.set_cursor(col.cursor)
+
+    def action_open(self) -> None:
+        if not self.columns:
+            return
+        col = self.columns[self.focus_index]
+        cmds = col.col.commands
+        step = cmds[col.cursor].step_idx if col.cursor < len(cmds) else None
+        opener = getattr(self.app, "open_run", None)
+        if callable(opener):
+            opener(col.col.run_id, step)
+        else:
+            self.notify(f"run {one_line(col.col.run_id, 60)} (no trajectory view in this app)")
