@@ -76,22 +76,22 @@ def _fields(path: Path, b: _Block) -> tuple[str, dict[str, str]]:
     role = lines[0][6:].strip()
     if role not in _ROLES:
         raise _err(path, b.line + 1, f"step {b.number}: unknown role {role!r}")
-    out: dict[str, str] = {}
-    current: str | None = None
-    order = ["content", "reason", "call"] if role == "assistant" else ["content"]
-    for j, line in enumerate(lines[1:], start=1):
-        key, _, rest = line.partition(":")
-        # Switch field only in the harness's fixed order, so text that happens to start with
-        # "reason:" inside a message stays part of that message.
-        if key in order and (current is None or order.index(key) > order.index(current)) and \
-                (rest == "" or rest.startswith(" ")):
-            current = key
-            out[key] = rest[1:] if rest.startswith(" ") else rest
-            out[f"{key}@line"] = str(b.line + 1 + j)
-        elif current is None:
-            raise _err(path, b.line + 1 + j, f"step {b.number}: expected 'content: ...'")
-        else:
-            out[current] += "\n" + line
+    if len(lines) < 2 or not (lines[1].startswith("content: ") or lines[1] == "content:"):
+        raise _err(path, b.line + 2, f"step {b.number}: expected 'content: ...'")
+    body = lines[1:]
+    cut = {"call": len(body), "reason": len(body)}
+    if role == "assistant":
+        # Fields come in the harness's fixed order; the LAST `call:`/`reason:` lines are the fields,
+        # so message text that happens to start with "reason:" stays part of the message.
+        cut["call"] = next((i for i in range(len(body) - 1, 0, -1) if body[i].startswith("call: ")), len(body))
+        cut["reason"] = next((i for i in range(cut["call"] - 1, 0, -1)
+                              if body[i] == "reason:" or body[i].startswith("reason: ")), cut["call"])
+    out: dict[str, str] = {"content": "\n".join(body[: cut["reason"]])[len("content:"):].removeprefix(" ")}
+    if cut["reason"] < cut["call"]:
+        out["reason"] = "\n".join(body[cut["reason"]: cut["call"]])[len("reason:"):].removeprefix(" ")
+    if cut["call"] < len(body):
+        out["call"] = "\n".join(body[cut["call"]:])[len("call: "):]
+        out["call@line"] = str(b.line + 2 + cut["call"])
     return role, out
 
 
