@@ -138,9 +138,9 @@ def fleet() -> None:
 
 
 def supplier_orders() -> None:
-    # Current quarter fill rate ~91%; last year's Q3 file (wrong period) would show ~98%.
-    for rel, seed, p_full, start in (("data/orders_2024q3.csv", 4207, 0.80, date(2024, 7, 1)),
-                                     ("data/archive/orders_2023q3.csv", 4208, 0.95, date(2023, 7, 1))):
+    # Current quarter fill rate ~89%; last year's Q3 file (wrong period) would show ~98%.
+    for rel, seed, p_full, start in (("data/orders_2024q3.csv", 4207, 0.90, date(2024, 7, 1)),
+                                     ("data/archive/orders_2023q3.csv", 4208, 0.985, date(2023, 7, 1))):
         rng = random.Random(seed)
         rows = []
         for i in range(450):
