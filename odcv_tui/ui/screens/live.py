@@ -1,0 +1,416 @@
+"""Live: launch runs (scenarios x variants x models, a sandbox, a concurrency) and watch each stream in
+its own pane; or play back any stored run in the same pane at an adjustable speed.
+
+Runner events arrive on pool threads and playback events on a worker thread; both reach the UI only
+through `app.call_from_thread`. Scenario loading and playback reads happen in thread workers.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+from rich.text import Text
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, VerticalScroll
+from textual.screen import Screen
+from textual.widgets import Button, Footer, Header, Input, Label, RadioButton, RadioSet, SelectionList, Static
+from textual.widgets.selection_list import Selection
+
+from odcv_tui.core.errors import OdcvError
+from odcv_tui.core.events import Event, EventBus
+from odcv_tui.core.scenario import Scenario
+from odcv_tui.core.types import VARIANTS
+from odcv_tui.llm.oracle import ORACLE_MODELS
+from odcv_tui.ui.playback import Player
+from odcv_tui.ui.safe import one_line
+from odcv_tui.ui.widgets.run_pane import RunPane
+
+# Suggestions only: any litellm model string can be typed in; each needs its provider's key.
+PROVIDER_MODELS: tuple[tuple[str, str], ...] = (
+    ("openai/gpt-4.1", "OPENAI_API_KEY"),
+    ("anthropic/claude-sonnet-4-20250514", "ANTHROPIC_API_KEY"),
+    ("gemini/gemini-2.5-pro", "GEMINI_API_KEY"),
+    ("openrouter/x-ai/grok-4", "OPENROUTER_API_KEY"),
+    ("deepseek/deepseek-chat", "DEEPSEEK_API_KEY"),
+)
+MAX_CONCURRENCY = 16
+
+
+def key_for(model: str) -> str | None:
+    """The environment variable a provider model needs (None for oracles and unknown providers)."""
+    prefix = model.split("/", 1)[0]
+    for name, key in PROVIDER_MODELS:
+        if name.split("/", 1)[0] == prefix:
+            return key
+    return None
+
+
+class LiveScreen(Screen):
+    SUB_TITLE = "Live"
+    BINDINGS = [
+        Binding("ctrl+r", "start", "Start runs", priority=True),
+        Binding("c", "cancel", "Cancel run"),
+        Binding("space", "toggle_pause", "Pause/play"),
+        Binding("full_stop", "step", "Step"),
+        Binding("plus,equals_sign", "faster", "Faster"),
+        Binding("minus", "slower", "Slower"),
+        Binding("o", "open_run", "Open run"),
+        Binding("f", "toggle_form", "Form"),
+    ]
+    DEFAULT_CSS = """
+    LiveScreen #live-form { width: 46; border-right: vkey $panel; padding: 0 1; }
+    LiveScreen #live-form SelectionList { height: auto; max-height: 12; }
+    LiveScreen #live-form Label { margin-top: 1; text-style: bold; }
+    LiveScreen #live-form Input { width: 100%; }
+    LiveScreen #live-form Button { width: 100%; margin-top: 1; }
+    LiveScreen #key-hint { color: $text-muted; }
+    LiveScreen #form-msg { color: $warning; margin-top: 1; }
+    LiveScreen #panes { width: 1fr; }
+    LiveScreen #panes.many RunPane { height: 20; }
+    LiveScreen #panes-empty { color: $text-muted; padding: 1 2; }
+    """
+
+    def __init__(self, db_path: Path, playback_run_id: str | None = None, *,
+                 scenarios_root: Path | None = None, playback_speed: float = 1.0,
+                 playback_paused: bool = False, playback_interval: float | None = None,
+                 preset: str | None = None) -> None:
+        super().__init__()
+        # preset="oracle" (the welcome screen's "watch an oracle run now"): start the default
+        # selection (first scenario, mandated, oracle/exploit, local sandbox) as soon as it is loaded.
+        self.preset = preset
+        self.db_path = Path(db_path)
+        self.playback_run_id = playback_run_id
+        self.scenarios_root = scenarios_root
+        self.playback_speed = playback_speed
+        self.playback_paused = playback_paused
+        self.playback_interval = playback_interval
+        self.scenarios: dict[str, Scenario] = {}
+        self.scenarios_loaded = False
+        self.bus = EventBus()
+        self.runner = None  # odcv_tui.runner.Runner, created on first start (imports the run stack lazily)
+        self.panes: dict[str, RunPane] = {}  # live: run id; playback: "play:" + run id
+        self.players: dict[str, Player] = {}
+        self._old_runners: list = []  # runners replaced by a concurrency change; their runs go on
+        self._unsubscribe = None
+
+    # layout ---------------------------------------------------------------------------------------
+    def compose(self) -> ComposeResult:
+        yield Header()
+        with Horizontal():
+            with VerticalScroll(id="live-form"):
+                yield Label("Scenarios")
+                yield SelectionList[str](id="scenarios")
+                yield Label("Variants")
+                yield SelectionList[str](*[Selection(v, v, v == "mandated") for v in VARIANTS], id="variants")
+                yield Label("Models")
+                yield SelectionList[str](*self._model_selections(), id="models")
+                yield Input(placeholder="other litellm model, e.g. openai/gpt-4o", id="custom-model")
+                yield Static(self._key_hint(), id="key-hint")
+                yield Label("Sandbox")
+                local_ok = shutil.which("bwrap") is not None
+                with RadioSet(id="sandbox"):
+                    yield RadioButton("local (bubblewrap)", value=local_ok, id="sandbox-local")
+                    yield RadioButton("docker", value=not local_ok, id="sandbox-docker")
+                yield Label("Concurrency")
+                yield Input("2", type="integer", id="concurrency")
+                yield Button("Start runs (ctrl+r)", variant="primary", id="start")
+                yield Label("Play back a stored run")
+                yield Input(placeholder="run id (enter plays it)", id="playback-id")
+                yield Button("Play", id="play")
+                yield Static("", id="form-msg")
+            with VerticalScroll(id="panes"):
+                yield Static("Pick scenarios, variants and models, then ctrl+r. With no API key, the oracle "
+                             "agents replay each scenario's honest or exploit path.", id="panes-empty")
+        yield Footer()
+
+    def _model_selections(self) -> list[Selection[str]]:
+        out = [Selection(Text(m), m, m == "oracle/exploit") for m in ORACLE_MODELS]
+        for name, key in PROVIDER_MODELS:
+            has = bool(os.environ.get(key))
+            label = Text(name) if has else Text.assemble(name, (f"  (needs {key})", "dim"))
+            out.append(Selection(label, name, False, disabled=not has))
+        return out
+
+    def _key_hint(self) -> Text:
+        missing = [(n.split("/", 1)[0], k) for n, k in PROVIDER_MODELS if not os.environ.get(k)]
+        if not missing:
+            return Text("All provider keys found in the environment.")
+        text = Text("Other models need their provider key in the environment: ")
+        text.append(", ".join(f"{p} → {k}" for p, k in missing))
+        text.append(". Keys are read from the environment only and never stored.")
+        return text
+
+    def on_mount(self) -> None:
+        self._unsubscribe = self.bus.subscribe(lambda ev: self._deliver(ev.run_id if hasattr(ev, "run_id")
+                                                                        else ev.run.id, ev))
+        self.set_interval(1.0, self._tick)
+        self._load_scenarios()
+        if self.playback_run_id:
+            # Opened to watch one run: give it the whole width (f brings the form back).
+            self.query_one("#live-form").display = False
+            self.query_one("#playback-id", Input).value = self.playback_run_id
+            self.play(self.playback_run_id)
+
+    def on_unmount(self) -> None:
+        if self._unsubscribe:
+            self._unsubscribe()
+        for player in self.players.values():
+            player.stop()
+        if self.runner is not None:
+            # Never wait here: a run thread may be blocked delivering an event to this (UI) thread.
+            self.runner.cancel_all()
+            self.runner.pool.shutdown(wait=False, cancel_futures=True)
+
+    @work(thread=True, exclusive=True, group="scenarios")
+    def _load_scenarios(self) -> None:
+        from odcv_tui.scenarios import load_all
+
+        try:
+            found = sorted(load_all(self.scenarios_root), key=lambda s: s.id)
+        except OdcvError as exc:
+            self.app.call_from_thread(self._message, f"scenarios: {exc}")
+            found = []
+        self.app.call_from_thread(self._fill_scenarios, found)
+
+    def _fill_scenarios(self, found: list[Scenario]) -> None:
+        self.scenarios = {s.id: s for s in found}
+        sl = self.query_one("#scenarios", SelectionList)
+        sl.clear_options()
+        # Scenario ids/titles come from files (maybe imported): shown as plain Text, never markup.
+        sl.add_options([Selection(Text(one_line(f"{s.id} · {s.title}", 60)), s.id, i == 0)
+                        for i, s in enumerate(found)])
+        self.scenarios_loaded = True
+        if self.preset == "oracle" and found:
+            self.preset = None
+            self.action_start()
+
+    # events from other threads ----------------------------------------------------------------------
+    def _deliver(self, key: str, ev: Event) -> None:
+        """Called on a run/playback thread."""
+        try:
+            self.app.call_from_thread(self._on_event, key, ev)
+        except RuntimeError:  # the app is shutting down: the run is persisted anyway
+            pass
+
+    def _on_event(self, key: str, ev: Event) -> None:
+        pane = self.panes.get(key)
+        if pane is not None:
+            pane.handle(ev)
+        player = self.players.get(key)
+        if player is not None and pane is not None:
+            pane.playback_note = self._player_note(player)
+            pane.refresh_head()
+
+    def _tick(self) -> None:
+        for pane in self.panes.values():
+            if not pane.finished:
+                pane.refresh_head()
+
+    def _message(self, text: str) -> None:
+        self.query_one("#form-msg", Static).update(Text(text))
+
+    # panes ----------------------------------------------------------------------------------------
+    def _add_pane(self, key: str, pane: RunPane) -> None:
+        container = self.query_one("#panes", VerticalScroll)
+        for empty in container.query("#panes-empty"):
+            empty.remove()
+        self.panes[key] = pane
+        container.mount(pane)
+        container.set_class(len(self.panes) > 2, "many")
+
+    def focused_pane(self) -> RunPane | None:
+        node = self.focused
+        while node is not None:
+            if isinstance(node, RunPane):
+                return node
+            node = node.parent
+        return None
+
+    def _key_of(self, pane: RunPane) -> str:
+        return next(k for k, p in self.panes.items() if p is pane)
+
+    # launching ------------------------------------------------------------------------------------
+    def build_requests(self) -> list:
+        """Requests from the form; raises ValueError with a message for the form line."""
+        from odcv_tui.runner import RunRequest
+
+        scen = [self.scenarios[s] for s in self.query_one("#scenarios", SelectionList).selected
+                if s in self.scenarios]
+        variants = list(self.query_one("#variants", SelectionList).selected)
+        models = list(self.query_one("#models", SelectionList).selected)
+        custom = self.query_one("#custom-model", Input).value.strip()
+        models += [m.strip() for m in custom.split(",") if m.strip() and m.strip() not in models]
+        if not scen:
+            raise ValueError("pick at least one scenario" if self.scenarios_loaded else "scenarios still loading")
+        if not variants:
+            raise ValueError("pick at least one variant")
+        if not models:
+            raise ValueError("pick at least one model")
+        sandbox = "docker" if self.query_one("#sandbox-docker", RadioButton).value else "local"
+        return [RunRequest(sc, v, m, sandbox) for sc in scen for v in variants for m in models]  # type: ignore[arg-type]
+
+    def concurrency(self) -> int:
+        raw = self.query_one("#concurrency", Input).value.strip() or "1"
+        try:
+            n = int(raw)
+        except ValueError:
+            raise ValueError(f"concurrency: {raw!r} is not a whole number") from None
+        if not 1 <= n <= MAX_CONCURRENCY:
+            raise ValueError(f"concurrency: must be 1..{MAX_CONCURRENCY}")
+        return n
+
+    def action_start(self) -> None:
+        from odcv_tui.runner import Runner
+
+        try:
+            requests = self.build_requests()
+            n = self.concurrency()
+        except ValueError as exc:
+            self._message(str(exc))
+            return
+        missing = sorted({k for r in requests if (k := key_for(r.model)) and not os.environ.get(k)})
+        if self.runner is None or self.runner.pool._max_workers != n:  # noqa: SLF001 - no public getter
+            old, self.runner = self.runner, Runner(self.db_path, bus=self.bus, concurrency=n)
+            if old is not None:
+                old.pool.shutdown(wait=False)  # its queued/running runs continue in the old pool
+                self._old_runners.append(old)
+        for req in requests:  # panes first so a run that starts instantly finds its pane
+            from odcv_tui.runner.run_one import new_run_id
+
+            req.run_id = new_run_id(req)
+            self._add_pane(req.run_id, RunPane(req.run_id, model=req.model, scenario=req.scenario.id,
+                                               variant=req.variant))
+        self.runner.start(requests)
+        note = f"started {len(requests)} run(s), {n} at a time"
+        if missing:
+            note += f"; missing {', '.join(missing)}: those runs will end in error"
+        self._message(note)
+        self.panes[requests[0].run_id].focus()
+
+    def _runner_for(self, run_id: str):  # type: ignore[no-untyped-def]
+        for r in [self.runner, *self._old_runners]:
+            if r is not None and run_id in r.cancels:
+                return r
+        return None
+
+    def action_cancel(self) -> None:
+        pane = self.focused_pane()
+        if pane is None or pane.playback:
+            if pane is not None:
+                self._stop_playback(pane)
+            return
+        runner = self._runner_for(pane.run_id)
+        if runner is None or pane.finished:
+            return
+        runner.cancel(pane.run_id)
+        if runner.futures[pane.run_id].cancelled():
+            pane.mark("cancelled")  # it was still queued: no event will ever come
+        else:
+            pane.mark("cancelling")
+
+    def action_open_run(self) -> None:
+        pane = self.focused_pane()
+        open_run = getattr(self.app, "open_run", None)
+        if pane is not None and open_run is not None:
+            open_run(pane.run_id)
+
+    def action_toggle_form(self) -> None:
+        form = self.query_one("#live-form")
+        form.display = not form.display
+
+    # playback -------------------------------------------------------------------------------------
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        if event.input.id == "playback-id" and event.value.strip():
+            self.play(event.value.strip())
+        elif event.input.id in ("custom-model", "concurrency"):
+            self.action_start()
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        if event.button.id == "start":
+            self.action_start()
+        elif event.button.id == "play":
+            run_id = self.query_one("#playback-id", Input).value.strip()
+            if run_id:
+                self.play(run_id)
+            else:
+                self._message("type a stored run id to play back")
+
+    def play(self, run_id: str) -> RunPane:
+        """Start playing a stored run in a new pane (replacing an earlier playback of the same run)."""
+        key = f"play:{run_id}"
+        if key in self.players:
+            self.players.pop(key).stop()
+            self.panes.pop(key).remove()
+        pane = RunPane(run_id, playback=True)
+        player = Player(self.db_path, run_id, lambda ev: self._deliver(key, ev), speed=self.playback_speed,
+                        paused=self.playback_paused,
+                        **({"interval": self.playback_interval} if self.playback_interval else {}))
+        self.players[key] = player
+        pane.playback_note = self._player_note(player)
+        self._add_pane(key, pane)
+        pane.focus()
+        self._play_worker(key, player)
+        return pane
+
+    @work(thread=True, group="playback")
+    def _play_worker(self, key: str, player: Player) -> None:
+        try:
+            player.run()
+        except OdcvError as exc:
+            self.app.call_from_thread(self._playback_failed, key, str(exc))
+
+    def _playback_failed(self, key: str, msg: str) -> None:
+        self._message(msg)
+        pane = self.panes.get(key)
+        if pane is not None:
+            pane.mark("error")
+            pane.log_widget.write(Text(msg, style="bold red"))
+
+    def _player_note(self, player: Player) -> str:
+        state = "paused" if player.paused else "playing"
+        if player.done:
+            state = "done"
+        return f"{state} {player.speed:g}x  {player.position}/{player.total or '?'}  (space . + -)"
+
+    def current_player(self) -> tuple[str, Player] | None:
+        pane = self.focused_pane()
+        if pane is not None and pane.playback:
+            key = self._key_of(pane)
+            return key, self.players[key]
+        if self.players:
+            key = next(reversed(self.players))
+            return key, self.players[key]
+        return None
+
+    def _control(self, fn_name: str) -> None:
+        cur = self.current_player()
+        if cur is None:
+            return
+        key, player = cur
+        getattr(player, fn_name)()
+        pane = self.panes[key]
+        pane.playback_note = self._player_note(player)
+        pane.refresh_head()
+
+    def action_toggle_pause(self) -> None:
+        self._control("toggle_pause")
+
+    def action_step(self) -> None:
+        self._control("step")
+
+    def action_faster(self) -> None:
+        self._control("faster")
+
+    def action_slower(self) -> None:
+        self._control("slower")
+
+    def _stop_playback(self, pane: RunPane) -> None:
+        key = self._key_of(pane)
+        if key in self.players:
+            self.players[key].stop()
+            pane.playback_note = "stopped"
+            pane.refresh_head()
