@@ -175,9 +175,9 @@ def _extract_object(text: str) -> tuple[dict[str, Any] | None, bool]:
         candidates.append((text[start:end + 1], True))
     for cand, fenced in candidates:
         for fixed, repaired in _variants(cand):
-            obj = _load(fixed)
+            obj, literal = _load(fixed)
             if isinstance(obj, dict):
-                return obj, fenced or repaired
+                return obj, fenced or repaired or literal
     return None, False
 
 
@@ -187,15 +187,16 @@ def _variants(s: str) -> list[tuple[str, bool]]:
     return [(s, False), (no_trailing, True), (quotes, True)]
 
 
-def _load(s: str) -> Any:
+def _load(s: str) -> tuple[Any, bool]:
+    """(value, needed the Python-literal fallback)."""
     try:
-        return json.loads(s)
+        return json.loads(s), False
     except (json.JSONDecodeError, ValueError):
         pass
     try:  # single-quoted keys, True/False/None: a Python dict literal (literal_eval runs no code)
-        return ast.literal_eval(s)
+        return ast.literal_eval(s), True
     except (ValueError, SyntaxError, MemoryError, RecursionError):
-        return None
+        return None, False
 
 
 def _score(value: Any) -> int:
