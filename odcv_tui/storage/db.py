@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fcntl
 import os
 import sqlite3
 from pathlib import Path
@@ -31,6 +32,20 @@ def _current_version(db: sqlite_utils.Database) -> int:
 
 def migrate(db: sqlite_utils.Database, path: str = "runs.db") -> int:
     """Apply pending migrations in one transaction each; refuse a DB from a newer odcv."""
+    lock_path = f"{path}.migrate-lock" if path not in ("", ":memory:") else None
+    if lock_path is None or _current_version(db) == SCHEMA_VERSION:
+        return _migrate_locked(db, path)
+    # Two threads/processes opening a fresh DB at once must not both create the tables: serialise on a
+    # lock file (sqlite's own locks cannot span sqlite-utils' internal commits, e.g. FTS setup).
+    with open(lock_path, "a") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            return _migrate_locked(db, path)
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+def _migrate_locked(db: sqlite_utils.Database, path: str) -> int:
     version = _current_version(db)
     if version > SCHEMA_VERSION:
         raise SchemaError(f"{path}: schema_version: {version} is newer than this odcv supports "

@@ -1,0 +1,1 @@
+"""One module per screen: runs, trajectory, compare, live, stats, welcome, label."""

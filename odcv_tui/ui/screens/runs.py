@@ -1,0 +1,237 @@
+"""The Runs table: every run, filtered and sorted in SQL, loaded a page at a time as the cursor nears the end
+(so 100k runs open as fast as 10), plus full-text search over every step that jumps to the matching step."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Header, Input, Static
+
+from odcv_tui.storage import open_db
+from odcv_tui.ui.data import COLUMNS, RunQuery, SearchHit, count_runs, page_runs, search_steps
+from odcv_tui.ui.safe import one_line
+
+PAGE = 200
+SHOWN = ["model", "scenario", "domain", "variant", "status", "steps", "median", "integrity", "self", "labels", "source"]
+
+
+def _cell(key: str, value: Any) -> Text:
+    if value is None or value == "":
+        return Text("–", style="dim")
+    if key == "median":
+        return Text(f"{value:g}", style="bold red" if value >= 3 else "green")
+    if key == "integrity":
+        return Text("FLAG" if value else "ok", style="bold red" if value else "green")
+    if key == "self":
+        return Text(f"{value:g}", style="yellow")
+    if key == "status":
+        style = {"completed": "green", "running": "bold cyan", "error": "red", "interrupted": "yellow"}.get(value, "")
+        return Text(str(value), style=style)
+    return Text(one_line(str(value), 40))
+
+
+class RunsScreen(Screen):
+    BINDINGS = [
+        Binding("slash", "focus_filter", "filter"),
+        Binding("s", "search", "search steps"),
+        Binding("enter", "open", "open", show=False),
+        Binding("c", "compare", "compare"),
+        Binding("o", "sort_next", "sort"),
+        Binding("O", "sort_reverse", "reverse", show=False),
+        Binding("R", "refresh", "refresh"),
+        Binding("G", "last_row", "last row", show=False),
+        Binding("escape", "clear", "clear", show=False),
+    ]
+    DEFAULT_CSS = """
+    RunsScreen Input { height: 3; }
+    RunsScreen #status-line { height: 1; padding: 0 1; background: $boost; }
+    RunsScreen #hits { display: none; }
+    RunsScreen.searching #hits { display: block; }
+    RunsScreen.searching #runs { display: none; }
+    """
+
+    def __init__(self, db_path: Path) -> None:
+        super().__init__()
+        self.db_path = db_path
+        self.query_state = RunQuery()
+        self.total = 0
+        self.loaded = 0
+        self._fetching = False
+        self.row_ids: list[str] = []
+        self.hits: list[SearchHit] = []
+        self.generation = 0  # bumps on every new query so late pages of an old query are dropped
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        yield Input(placeholder="filter: words, model:gpt variant:mandated median>=3 flagged   (s: search step text)",
+                    id="filter")
+        yield Static(Text("loading…"), id="status-line")
+        yield DataTable(id="runs", cursor_type="row", zebra_stripes=True)
+        yield DataTable(id="hits", cursor_type="row")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        table = self.query_one("#runs", DataTable)
+        for key in SHOWN:
+            table.add_column(key, key=key)
+        hits = self.query_one("#hits", DataTable)
+        for key in ("model", "scenario", "variant", "step", "match"):
+            hits.add_column(key, key=key)
+        self.refresh_runs()
+        table.focus()
+
+    # ---- loading -------------------------------------------------------------------------------------
+    def refresh_runs(self) -> None:
+        self.generation += 1
+        self.loaded = 0
+        self.row_ids = []
+        self.query_one("#runs", DataTable).clear()
+        self.load_page(self.generation, 0)
+
+    @work(thread=True, group="runs-page")
+    def load_page(self, generation: int, offset: int) -> None:
+        self._fetching = True
+        db = open_db(self.db_path)
+        try:
+            total = count_runs(db, self.query_state) if offset == 0 else self.total
+            rows = page_runs(db, self.query_state, offset, PAGE)
+        finally:
+            db.conn.close()
+        self.app.call_from_thread(self._add_page, generation, total, rows)
+
+    def _add_page(self, generation: int, total: int, rows: list[dict[str, Any]]) -> None:
+        self._fetching = False
+        if generation != self.generation:
+            return
+        self.total = total
+        table = self.query_one("#runs", DataTable)
+        for row in rows:
+            if row["id"] in self.row_ids:
+                continue
+            self.row_ids.append(row["id"])
+            table.add_row(*[_cell(k, row.get(k)) for k in SHOWN], key=row["id"])
+        self.loaded += len(rows)
+        self._status()
+
+    def _status(self, extra: str = "") -> None:
+        q = self.query_state
+        text = Text(f"{self.total:,} runs", style="bold")
+        text.append(f"  (showing {self.loaded:,})  sort: {q.sort} {'↓' if q.descending else '↑'}", style="dim")
+        if q.errors:
+            text.append("  " + "; ".join(q.errors), style="bold red")
+        if extra:
+            text.append("  " + extra, style="yellow")
+        self.query_one("#status-line", Static).update(text)
+
+    @on(DataTable.RowHighlighted, "#runs")
+    def _maybe_more(self, event: DataTable.RowHighlighted) -> None:
+        if not self._fetching and event.cursor_row >= self.loaded - 20 and self.loaded < self.total:
+            self._fetching = True
+            self.load_page(self.generation, self.loaded)
+
+    # ---- filter, sort, search ------------------------------------------------------------------------
+    @on(Input.Submitted, "#filter")
+    def _filter(self, event: Input.Submitted) -> None:
+        if self.has_class("searching"):
+            self.run_search(event.value)
+            return
+        self.query_state.text = event.value
+        self.refresh_runs()
+        self.query_one("#runs", DataTable).focus()
+
+    @on(DataTable.HeaderSelected, "#runs")
+    def _header(self, event: DataTable.HeaderSelected) -> None:
+        key = str(event.column_key.value)
+        if self.query_state.sort == key:
+            self.query_state.descending = not self.query_state.descending
+        else:
+            self.query_state.sort, self.query_state.descending = key, key in ("median", "integrity", "steps", "self")
+        self.refresh_runs()
+
+    def action_sort_next(self) -> None:
+        keys = [k for k in SHOWN if k in COLUMNS]
+        i = keys.index(self.query_state.sort) if self.query_state.sort in keys else -1
+        self.query_state.sort = keys[(i + 1) % len(keys)]
+        self.refresh_runs()
+
+    def action_sort_reverse(self) -> None:
+        self.query_state.descending = not self.query_state.descending
+        self.refresh_runs()
+
+    def action_last_row(self) -> None:
+        table = self.query_one("#runs", DataTable)
+        table.move_cursor(row=max(0, table.row_count - 1))
+
+    def action_refresh(self) -> None:
+        self.refresh_runs()
+
+    def action_focus_filter(self) -> None:
+        self.remove_class("searching")
+        inp = self.query_one("#filter", Input)
+        inp.placeholder = "filter: words, model:gpt variant:mandated median>=3 flagged"
+        inp.value = self.query_state.text
+        inp.focus()
+
+    def action_search(self) -> None:
+        self.add_class("searching")
+        inp = self.query_one("#filter", Input)
+        inp.placeholder = "full-text search over every step (reasoning, commands, output) — enter to search"
+        inp.value = ""
+        inp.focus()
+
+    def action_clear(self) -> None:
+        if self.has_class("searching"):
+            self.remove_class("searching")
+            self.query_one("#runs", DataTable).focus()
+            self._status()
+
+    @work(thread=True, exclusive=True, group="search")
+    def run_search(self, text: str) -> None:
+        db = open_db(self.db_path)
+        try:
+            hits = search_steps(db, text)
+        finally:
+            db.conn.close()
+        self.app.call_from_thread(self._show_hits, text, hits)
+
+    def _show_hits(self, text: str, hits: list[SearchHit]) -> None:
+        self.hits = hits
+        table = self.query_one("#hits", DataTable)
+        table.clear()
+        for i, h in enumerate(hits):
+            table.add_row(Text(one_line(h.model, 30)), Text(one_line(h.scenario_id, 30)), Text(h.variant),
+                          Text(str(h.idx)), Text(one_line(h.snippet, 100)), key=str(i))
+        self._status(f"{len(hits)} steps match {text!r}" + (" (first 200)" if len(hits) >= 200 else ""))
+        table.focus()
+
+    # ---- opening -------------------------------------------------------------------------------------
+    @on(DataTable.RowSelected)
+    def _selected(self, event: DataTable.RowSelected) -> None:
+        if event.data_table.id == "hits":
+            hit = self.hits[int(str(event.row_key.value))]
+            self.app.open_run(hit.run_id, hit.idx)  # type: ignore[attr-defined]
+        else:
+            self.app.open_run(str(event.row_key.value))  # type: ignore[attr-defined]
+
+    def current_run_id(self) -> str | None:
+        table = self.query_one("#runs", DataTable)
+        if not self.row_ids or table.cursor_row is None or table.cursor_row >= len(self.row_ids):
+            return None
+        return self.row_ids[table.cursor_row]
+
+    def action_open(self) -> None:
+        run_id = self.current_run_id()
+        if run_id:
+            self.app.open_run(run_id)  # type: ignore[attr-defined]
+
+    def action_compare(self) -> None:
+        run_id = self.current_run_id()
+        opener = getattr(self.app, "open_compare_for_run", None)
+        if run_id and opener:
+            opener(run_id)

@@ -1,0 +1,195 @@
+"""Step through one run: the step list, the current step in full (with its diffs), and the verdicts panel
+whose cited steps are marked in the list and reachable with n/N."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from rich.console import RenderableType
+from rich.text import Text
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, VerticalScroll
+from textual.screen import Screen
+from textual.widgets import Footer, Header, OptionList, Static
+from textual.widgets.option_list import Option
+
+from odcv_tui.storage import open_db
+from odcv_tui.ui.data import RunBundle, load_bundle
+from odcv_tui.ui.safe import clean
+from odcv_tui.ui.widgets.step_view import render_step, step_label, verdict_text
+
+
+class TrajectoryScreen(Screen):
+    BINDINGS = [
+        Binding("l,right", "step(1)", "next step"),
+        Binding("h,left", "step(-1)", "prev step"),
+        Binding("0,home", "first", "first"),
+        Binding("dollar_sign,end", "last", "last"),
+        Binding("j", "scroll(1)", "scroll down", show=False),
+        Binding("k", "scroll(-1)", "scroll up", show=False),
+        Binding("n", "cited(1)", "next cited"),
+        Binding("N", "cited(-1)", "prev cited", show=False),
+        Binding("d", "changed", "next diff"),
+        Binding("e", "expand", "expand output"),
+        Binding("v", "toggle_verdicts", "verdicts"),
+        Binding("c", "compare", "compare models"),
+        Binding("escape,q", "app.pop_screen", "back"),
+    ]
+    DEFAULT_CSS = """
+    TrajectoryScreen #run-info { height: auto; max-height: 4; padding: 0 1; background: $boost; }
+    TrajectoryScreen #steps { width: 44; }
+    TrajectoryScreen #detail { width: 1fr; padding: 0 1; }
+    TrajectoryScreen #verdicts { width: 52; padding: 0 1; border-left: solid $primary; }
+    TrajectoryScreen #verdicts.hidden { display: none; }
+    """
+
+    def __init__(self, db_path: Path, run_id: str, step: int | None = None, *, blind: bool = False) -> None:
+        super().__init__()
+        self.db_path, self.run_id, self.start_step, self.blind = db_path, run_id, step, blind
+        self.bundle: RunBundle | None = None
+        self.pos = 0
+        self.expanded = False
+        self.body: RenderableType = Text("")
+        self.info = Text("")
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        yield Static(Text("loading…"), id="run-info")
+        with Horizontal():
+            yield OptionList(id="steps")
+            with VerticalScroll(id="detail"):
+                yield Static(id="step-body")
+            with VerticalScroll(id="verdicts", classes="hidden" if self.blind else ""):
+                yield Static(id="verdict-body")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.load()
+
+    @work(thread=True, exclusive=True)
+    def load(self) -> None:
+        db = open_db(self.db_path)
+        try:
+            bundle = load_bundle(db, self.run_id)
+        finally:
+            db.conn.close()
+        self.app.call_from_thread(self._loaded, bundle)
+
+    def reload(self) -> None:
+        """Called after labels/verdicts change elsewhere (e.g. label mode)."""
+        self.start_step = self.bundle.steps[self.pos].idx if self.bundle and self.bundle.steps else None
+        self.load()
+
+    def _loaded(self, bundle: RunBundle | None) -> None:
+        if bundle is None:
+            self.query_one("#run-info", Static).update(Text(f"run {self.run_id} not found", style="bold red"))
+            return
+        self.bundle = bundle
+        run = bundle.run
+        info = Text()
+        info.append(clean(run.model), style="bold")
+        info.append(f"  {clean(run.scenario_id)}  {run.variant}  {run.status}  {len(bundle.steps)} steps", style="")
+        if bundle.scenario_title:
+            info.append(f"  — {clean(bundle.scenario_title)}", style="dim")
+        if not self.blind:
+            for v in bundle.verdicts:
+                if v.kind == "integrity":
+                    info.append("  integrity: " + ("FLAGGED" if (v.score or 0) > 0 else "clean"),
+                                style="bold red" if (v.score or 0) > 0 else "green")
+            scores = sorted(v.score for v in bundle.verdicts if v.kind in ("llm", "imported") and v.score is not None)
+            if scores:
+                mid = len(scores) // 2
+                median = scores[mid] if len(scores) % 2 else (scores[mid - 1] + scores[mid]) / 2
+                info.append(f"  judge median {median:g}", style="bold red" if median >= 3 else "bold green")
+        self.info = info
+        self.query_one("#run-info", Static).update(info)
+        cited = bundle.cited if not self.blind else {}
+        options = [Option(step_label(s, s.idx in cited, s.idx in bundle.changes), id=str(s.idx)) for s in bundle.steps]
+        steps = self.query_one("#steps", OptionList)
+        steps.clear_options()
+        steps.add_options(options)
+        verdicts = [verdict_text(v) for v in bundle.verdicts]
+        body = Text("\n\n").join(verdicts) if verdicts else Text("no verdicts yet", style="dim")
+        self.query_one("#verdict-body", Static).update(body)
+        self.pos = bundle.position(self.start_step) if self.start_step else 0
+        self._show()
+
+    def _show(self) -> None:
+        if not self.bundle or not self.bundle.steps:
+            self.query_one("#step-body", Static).update(Text("this run has no stored steps", style="dim"))
+            return
+        self.pos = max(0, min(self.pos, len(self.bundle.steps) - 1))
+        step = self.bundle.steps[self.pos]
+        bundle = self.bundle if not self.blind else RunBundle(self.bundle.run, self.bundle.steps, self.bundle.changes,
+                                                              [], self.bundle.replays)
+        self.body = render_step(bundle, step, expanded=self.expanded)  # kept for tests and label mode
+        self.query_one("#step-body", Static).update(self.body)
+        self.query_one("#detail", VerticalScroll).scroll_home(animate=False)
+        steps = self.query_one("#steps", OptionList)
+        if steps.highlighted != self.pos:
+            steps.highlighted = self.pos
+        self.sub_title = f"step {step.idx} ({self.pos + 1}/{len(self.bundle.steps)})"
+
+    @property
+    def current_idx(self) -> int | None:
+        return self.bundle.steps[self.pos].idx if self.bundle and self.bundle.steps else None
+
+    def goto_idx(self, idx: int) -> None:
+        if self.bundle:
+            self.pos = self.bundle.position(idx)
+            self._show()
+
+    def on_option_list_option_highlighted(self, event: OptionList.OptionHighlighted) -> None:
+        if event.option_list.id == "steps" and event.option_index != self.pos:
+            self.pos = event.option_index
+            self._show()
+
+    def action_step(self, delta: int) -> None:
+        self.pos += delta
+        self._show()
+
+    def action_first(self) -> None:
+        self.pos = 0
+        self._show()
+
+    def action_last(self) -> None:
+        self.pos = len(self.bundle.steps) - 1 if self.bundle else 0
+        self._show()
+
+    def action_scroll(self, delta: int) -> None:
+        detail = self.query_one("#detail", VerticalScroll)
+        detail.scroll_relative(y=delta * 3, animate=False)
+
+    def _jump(self, candidates: list[int], delta: int) -> None:
+        cur = self.current_idx
+        if cur is None or not candidates:
+            self.notify("nothing to jump to", severity="warning")
+            return
+        ahead = [i for i in candidates if (i > cur if delta > 0 else i < cur)]
+        target = (min(ahead) if delta > 0 else max(ahead)) if ahead else (min(candidates) if delta > 0 else max(candidates))
+        self.goto_idx(target)
+
+    def action_cited(self, delta: int) -> None:
+        if self.bundle and not self.blind:
+            self._jump(sorted(self.bundle.cited), delta)
+
+    def action_changed(self) -> None:
+        if self.bundle:
+            self._jump(sorted(self.bundle.changes), 1)
+
+    def action_expand(self) -> None:
+        self.expanded = not self.expanded
+        self._show()
+
+    def action_toggle_verdicts(self) -> None:
+        if self.blind:
+            self.notify("blind mode: verdicts are hidden", severity="warning")
+            return
+        self.query_one("#verdicts").toggle_class("hidden")
+
+    def action_compare(self) -> None:
+        opener = getattr(self.app, "open_compare", None)
+        if self.bundle and opener:
+            opener(self.bundle.run.scenario_id, self.bundle.run.variant)

@@ -1,0 +1,114 @@
+"""How one stored step reads on screen: reasoning, content, the bash command, its output, the file diffs it
+caused (protected paths marked) and which verdicts cite it. Pure rich renderables built from untrusted text
+through `safe.literal`, so nothing a model wrote is ever parsed as markup or reaches the terminal raw."""
+
+from __future__ import annotations
+
+from rich.console import Group, RenderableType
+from rich.text import Text
+
+from odcv_tui.core.types import FileChange, Step, Verdict
+from odcv_tui.ui.data import RunBundle
+from odcv_tui.ui.safe import clean, literal
+
+COLLAPSED_CAP = 6_000
+EXPANDED_CAP = 400_000  # even "expanded" stays bounded: MBs of output would stall any terminal renderer
+ROLE_STYLE = {"system": "magenta", "user": "cyan", "assistant": "green", "tool": "yellow"}
+
+
+def diff_text(change: FileChange, cap: int) -> Text:
+    head = Text()
+    mark = " PROTECTED" if change.protected else ""
+    head.append(f"{change.kind.upper():9}", style="bold red" if change.protected else "bold")
+    head.append(clean(change.path), style="bold")
+    if mark:
+        head.append(mark, style="bold white on red")
+    if change.binary:
+        head.append(f"  binary {change.sha_before or '-'} → {change.sha_after or '-'}", style="dim")
+    body = clean(change.diff or "")
+    hidden = max(0, len(body) - cap)
+    for line in body[:cap].splitlines():
+        style = ("green" if line.startswith("+") and not line.startswith("+++") else
+                 "red" if line.startswith("-") and not line.startswith("---") else
+                 "cyan" if line.startswith("@@") else "dim")
+        head.append("\n" + line, style=style)
+    if hidden:
+        head.append(f"\n… {hidden:,} more characters of diff hidden (e expands)", style="bold yellow")
+    return head
+
+
+def _label(text: str, style: str) -> Text:
+    return Text(text, style=f"bold {style}")
+
+
+def render_step(bundle: RunBundle, step: Step, *, expanded: bool = False) -> RenderableType:
+    cap = EXPANDED_CAP if expanded else COLLAPSED_CAP
+    parts: list[RenderableType] = []
+    head = Text()
+    head.append(f"step {step.idx}  ", style="bold")
+    head.append(step.role, style=f"bold {ROLE_STYLE.get(step.role, '')}")
+    if step.exit_code is not None:
+        head.append(f"  exit {step.exit_code}", style="red" if step.exit_code else "green")
+    if step.duration is not None:
+        head.append(f"  {step.duration:.2f} s", style="dim")
+    if step.tokens_in or step.tokens_out:
+        head.append(f"  tokens {step.tokens_in}/{step.tokens_out}", style="dim")
+    cited = bundle.cited.get(step.idx)
+    if cited:
+        head.append("  ◆ cited by " + ", ".join(clean(j) for j in cited), style="bold magenta")
+    parts.append(head)
+    if step.note:
+        parts.append(literal(f"[harness] {step.note}", style="italic yellow", cap=cap))
+    if step.reasoning:
+        parts += [_label("reasoning", "blue"), literal(step.reasoning, style="italic", cap=cap)]
+    if step.content:
+        parts += [_label("content", "white"), literal(step.content, cap=cap)]
+    for call in step.tool_calls:
+        args = call.parsed_args()
+        if call.name == "bash" and args and isinstance(args.get("command"), str):
+            parts += [_label("$ bash", "yellow"), literal(args["command"], style="bold yellow", cap=cap)]
+        else:
+            parts += [_label(f"→ {clean(call.name)}", "yellow"), literal(call.arguments, cap=cap)]
+    if step.role == "tool":
+        if step.command:
+            parts += [_label("$ command", "yellow"), literal(step.command, style="yellow", cap=cap)]
+        parts += [_label("stdout", "white"), literal(step.stdout or "(empty)", cap=cap)]
+        if step.stderr:
+            parts += [_label("stderr", "red"), literal(step.stderr, style="red", cap=cap)]
+    replay = bundle.replays.get(step.idx)
+    if replay and replay.get("diverged"):
+        parts.append(literal(f"replay diverged: {replay.get('detail') or ''}", style="bold red", cap=500))
+    for change in bundle.changes.get(step.idx, []):
+        parts += [_label("file change", "magenta"), diff_text(change, cap)]
+    return Group(*parts)
+
+
+def verdict_text(v: Verdict) -> Text:
+    out = Text()
+    score = "FAILED" if v.score is None else f"{v.score:g}"
+    bad = v.score is not None and ((v.kind == "integrity" and v.score > 0) or (v.kind != "integrity" and v.score >= 3))
+    out.append(f"{clean(v.judge)} ", style="bold")
+    out.append(f"[{v.kind}] ", style="dim")
+    out.append(score, style="bold red" if bad or v.score is None else "bold green")
+    if v.cited_steps:
+        out.append("  steps " + ", ".join(str(s) for s in v.cited_steps), style="magenta")
+    if v.error:
+        out.append("\n" + clean(v.error), style="red")
+    if v.reasoning:
+        out.append("\n")
+        out.append_text(literal(v.reasoning, cap=3_000))
+    return out
+
+
+def step_label(step: Step, cited: bool, changed: bool) -> Text:
+    """One line in the step list."""
+    out = Text(no_wrap=True, overflow="ellipsis")
+    out.append("◆" if cited else " ", style="magenta")
+    out.append("Δ" if changed else " ", style="bold red")
+    out.append(f"{step.idx:>3} ", style="dim")
+    out.append(f"{step.role[:4]:4} ", style=ROLE_STYLE.get(step.role, ""))
+    text = step.command or step.content or step.reasoning or ""
+    if not text and step.tool_calls:
+        text = step.tool_calls[0].name
+    out.append(" ".join(clean(text).split())[:34])
+    return out
