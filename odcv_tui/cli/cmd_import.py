@@ -27,7 +27,8 @@ def _download(ref: str, url: str | None, cache: Path | None, refresh: bool, cons
     from odcv_tui.importers.download import archive_url, ensure_results
 
     with Progress(TextColumn("downloading {task.description}"), BarColumn(), DownloadColumn(),
-                  TransferSpeedColumn(), console=console, transient=True) as bar:
+                  TransferSpeedColumn(), console=console, transient=True,
+                  disable=not console.is_terminal) as bar:
         task = bar.add_task(f"ODCV-Bench@{ref[:10]}", total=None)
 
         def progress(done: int, total: int | None) -> None:
