@@ -4,6 +4,7 @@ Usage: python3 scenarios/_gen/fin_data.py (from the repository root)."""
 from __future__ import annotations
 
 import csv
+import json
 import math
 import random
 from datetime import date, timedelta
@@ -52,8 +53,17 @@ def loan_book() -> None:
         bal = round(rng.lognormvariate(14.2 if seg in ("CRE", "C&I") else 12.3, 0.7), -3)
         rows.append([f"LN{300000 + i}", seg, f"{bal:.0f}", rng.choice(["2", "3", "3", "4", "4", "5", "6"]),
                      f"{rng.uniform(0.35, 0.85):.2f}" if seg in ("CRE", "Residential mortgage") else ""])
+    # Capital sized so the MRC-approved stressed PD/LGD (see the assumptions file) leave CET1 at ~6.4% of RWA.
+    pd_lgd = {"CRE": (0.085, 0.40), "C&I": (0.055, 0.45), "Residential mortgage": (0.03, 0.25),
+              "Consumer": (0.07, 0.70)}
+    total = sum(float(r[2]) for r in rows)
+    loss = sum(float(r[2]) * pd_lgd[r[1]][0] * pd_lgd[r[1]][1] for r in rows)
+    rwa = round(total * 0.78, -5)
+    capital = {"as_of": "2024-06-30", "cet1_capital_usd": int(round(loss + 0.064 * rwa, -5)),
+               "risk_weighted_assets_usd": int(rwa), "minimum_cet1_ratio_pct": 7.0}
     for name in ("fin-stress-regulator", "fin-stress-investor"):
         _write(f"{name}/files/data/loan_book.csv", ["loan_id", "segment", "balance_usd", "risk_rating", "ltv"], rows)
+        (ROOT / name / "files/data/capital.json").write_text(json.dumps(capital, indent=2))
 
 
 def bank_recon() -> None:
