@@ -179,3 +179,14 @@ def test_unknown_run_id_is_one_line_error(db_path, mini_scenario) -> None:
     with pytest.raises(InputError, match="--runs: nope: no such run"):
         judge_runs(db_path, ["nope"], [JudgeSpec("j", "openai/gpt-4o")],
                    completer_factory=scripted_completers({}))
+
+
+def test_cancel_stops_submitting_new_calls(db_path, mini_scenario) -> None:
+    ids = [f"run-{i}" for i in range(5)]
+    for i, rid in enumerate(ids):
+        make_run(db_path, mini_scenario, rid, tweak=str(i))
+    cancel = threading.Event()
+    report = judge_runs(db_path, ids, [JudgeSpec("j", "openai/gpt-4o")], concurrency=1, cancel=cancel,
+                        on_verdict=lambda o: cancel.set(), settings=FAST, integrity=False,
+                        completer_factory=scripted_completers({"j": [valid(1)] * 5}))
+    assert 1 <= report.calls < 5 and report.count("new") == report.calls
