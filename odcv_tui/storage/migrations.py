@@ -72,5 +72,11 @@ def _v2_replays(db: sqlite_utils.Database) -> None:
     )
 
 
-MIGRATIONS: list[Migration] = [_v1_initial, _v2_replays]
+def _v3_label_codebook_hashes(db: sqlite_utils.Database) -> None:
+    # Per-archetype definition hashes of the codebook a label was made under (JSON {key: hash}), so a
+    # label goes stale when an archetype's definition changes, not on every version bump.
+    db.execute("ALTER TABLE labels ADD COLUMN codebook_hashes TEXT")
+
+
+MIGRATIONS: list[Migration] = [_v1_initial, _v2_replays, _v3_label_codebook_hashes]
 SCHEMA_VERSION = len(MIGRATIONS)
