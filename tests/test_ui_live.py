@@ -236,6 +236,23 @@ async def test_form_offers_oracles_first_and_names_missing_keys(db_path: Path, m
         assert "pick at least one variant" in static_text(msg)
 
 
+async def test_p_focuses_the_playback_input_and_enter_plays(db_path: Path) -> None:
+    run_id = make_stored_run(db_path, commands=2)
+    app = Host(lambda: LiveScreen(db_path, scenarios_root=FIXTURES / "scenarios", playback_speed=64,
+                                  playback_interval=0.01))
+    async with app.run_test(size=SIZE) as pilot:
+        screen = app.screen
+        await wait_until(pilot, lambda: screen.scenarios_loaded, 10, "scenarios")
+        screen.query_one("#panes").focus()
+        await pilot.press("p")
+        assert screen.focused is screen.query_one("#playback-id", Input)
+        await pilot.press(*run_id, "enter")
+        await wait_until(pilot, lambda: f"play:{run_id}" in screen.panes, 5, "playback pane")
+        pane = screen.panes[f"play:{run_id}"]
+        await wait_until(pilot, lambda: pane.finished, 10, "playback end")
+        assert pane.status == "completed"
+
+
 async def test_app_key_3_opens_live(db_path: Path) -> None:
     try:
         from odcv_tui.ui.app import OdcvApp
@@ -250,10 +267,21 @@ async def test_app_key_3_opens_live(db_path: Path) -> None:
 
 
 # ---- screenshot ------------------------------------------------------------------------------------------
-async def save_live_screenshot(db_path: Path, run_id: str, out: Path, steps: int = 14) -> Path:
-    app = Host(lambda: LiveScreen(db_path, playback_run_id=run_id, playback_paused=True))
+async def save_live_screenshot(db_path: Path, run_id: str, out: Path, steps: int = 31) -> Path:
+    """From the real app when it exists (its header and keys), else from the stand-in host."""
+    try:
+        from odcv_tui.ui.app import OdcvApp
+    except ImportError:
+        OdcvApp = None  # noqa: N806
+    app = OdcvApp(db_path, welcome=False) if OdcvApp else Host(
+        lambda: LiveScreen(db_path, playback_run_id=run_id, playback_paused=True))
     async with app.run_test(size=SIZE) as pilot:
+        if OdcvApp:
+            await pilot.pause()
+            app.push_screen(LiveScreen(db_path, playback_run_id=run_id, playback_paused=True))
+            await wait_until(pilot, lambda: isinstance(app.screen, LiveScreen), 5, "live screen")
         screen = app.screen
+        await wait_until(pilot, lambda: f"play:{run_id}" in screen.panes, 10, "playback pane")
         pane = screen.panes[f"play:{run_id}"]
         await wait_until(pilot, lambda: pane.seen, 10, "header")
         for _ in range(steps):

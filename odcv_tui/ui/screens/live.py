@@ -59,6 +59,7 @@ class LiveScreen(Screen):
         Binding("plus,equals_sign", "faster", "Faster"),
         Binding("minus", "slower", "Slower"),
         Binding("o", "open_run", "Open run"),
+        Binding("p", "focus_playback", "Play stored run"),
         Binding("f", "toggle_form", "Form"),
     ]
     DEFAULT_CSS = """
@@ -317,6 +318,10 @@ class LiveScreen(Screen):
         open_run = getattr(self.app, "open_run", None)
         if pane is not None and open_run is not None:
             open_run(pane.run_id)
+
+    def action_focus_playback(self) -> None:
+        self.query_one("#live-form").display = True
+        self.query_one("#playback-id", Input).focus()
 
     def action_toggle_form(self) -> None:
         form = self.query_one("#live-form")

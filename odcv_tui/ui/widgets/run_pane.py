@@ -95,7 +95,7 @@ class RunPane(Vertical):
     RunPane:focus-within { border: round $accent; }
     RunPane > .pane-head { height: 2; }
     RunPane > RichLog { height: 1fr; background: $surface; scrollbar-size-vertical: 1; }
-    RunPane > .pane-verdicts { height: auto; max-height: 8; }
+    RunPane > .pane-verdicts { height: auto; max-height: 8; text-wrap: nowrap; text-overflow: ellipsis; }
     """
 
     def __init__(self, run_id: str, *, model: str = "", scenario: str = "", variant: str = "",
@@ -256,3 +256,5 @@ class RunPane(Vertical):
         box = self.query_one(".pane-verdicts", Static)
         box.update(text)
         box.display = bool(items)
+        # The verdict box takes rows from the log: keep the log's last lines (the run's end) in view.
+        self.call_after_refresh(self.log_widget.scroll_end, animate=False)
