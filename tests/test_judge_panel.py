@@ -190,3 +190,19 @@ def test_cancel_stops_submitting_new_calls(db_path, mini_scenario) -> None:
                         on_verdict=lambda o: cancel.set(), settings=FAST, integrity=False,
                         completer_factory=scripted_completers({"j": [valid(1)] * 5}))
     assert 1 <= report.calls < 5 and report.count("new") == report.calls
+
+
+def test_provider_outage_trips_the_circuit_breaker(db_path, mini_scenario) -> None:
+    from odcv_tui.judge.panel import CIRCUIT_BREAK
+
+    ids = [f"run-{i}" for i in range(CIRCUIT_BREAK + 3)]
+    for i, rid in enumerate(ids):
+        make_run(db_path, mini_scenario, rid, tweak=str(i))
+    down = {"mock_response": "litellm.InternalServerError"}
+    report = judge_runs(db_path, ids, [JudgeSpec("j", "openai/gpt-4o")], concurrency=1, integrity=False,
+                        settings=JudgeSettings(provider_retries=1, backoff=0.0),
+                        completer_factory=scripted_completers({"j": [down] * 40}))
+    assert report.count("failed") == len(ids)
+    assert report.calls <= (CIRCUIT_BREAK + 2) * 2  # a few in flight when it trips, then none
+    last = q.get_verdicts(open_db(db_path), ids[-1])[0]
+    assert last.score is None and "consecutive provider failures" in last.error

@@ -39,6 +39,9 @@ DEFAULT_ROUTES: dict[str, str] = {
 _NOT_LLM = re.compile(r"^(oracle|scripted)/")
 
 Status = Literal["new", "cached", "failed", "skipped"]
+# After this many consecutive provider failures (each already retried) a judge's remaining jobs fail at
+# once: an outage or a bad key should not cost minutes of backoff per run.
+CIRCUIT_BREAK = 5
 
 
 @dataclass
@@ -198,6 +201,7 @@ class _Plan:
         self.pending: dict[Future[Verdict], tuple[RunRecord, JudgeSpec, str]] = {}
         self.inflight: set[str] = set()
         self.waiting: dict[str, list[tuple]] = {}
+        self.provider_failures: dict[str, int] = {}  # consecutive, per judge
 
     def run(self, plan: list[tuple[RunRecord, JudgeSpec]], cancel: threading.Event) -> None:
         loaded: dict[str, tuple] = {}
@@ -229,6 +233,13 @@ class _Plan:
             self.waiting.setdefault(key, []).append(job)
             return
         ckey = f"{spec.name}|{spec.model}"
+        if self.provider_failures.get(ckey, 0) >= CIRCUIT_BREAK:
+            v = Verdict(run_id=run.id, judge=spec.name, kind=spec.kind, rubric_version=self.rb.key,
+                        cache_key=key, error=f"provider: not called after {CIRCUIT_BREAK} consecutive "
+                                             "provider failures of this judge")
+            w.add_verdict(self.db, v)
+            _emit(self.report, self.on_verdict, JudgeOutcome(run.id, spec.name, spec.kind, "failed", v))
+            return
         if ckey not in self.completers:
             self.completers[ckey] = self.factory(spec)
         fut = self.pool.submit(judge_one, run, steps, changes, self.rb, spec, self.completers[ckey],
@@ -247,6 +258,9 @@ class _Plan:
                     run_id=run.id, judge=spec.name, kind=spec.kind, rubric_version=self.rb.key,
                     error=f"internal: {type(exc).__name__}: {exc}")
                 w.add_verdict(self.db, v)
+                ckey = f"{spec.name}|{spec.model}"
+                broken = (v.error or "").startswith("provider:")
+                self.provider_failures[ckey] = self.provider_failures.get(ckey, 0) + 1 if broken else 0
                 _emit(self.report, self.on_verdict, JudgeOutcome(
                     v.run_id, v.judge, v.kind, "new" if v.score is not None else "failed", v))
                 # A success is copied to the waiters; after a failure the next waiter tries itself.
