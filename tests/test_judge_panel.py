@@ -139,12 +139,25 @@ def test_missing_keys_stop_before_any_call_but_integrity_is_filled(db_path, mini
     assert kinds == ["integrity"]
 
 
+def test_fully_cached_rerun_needs_no_key(db_path, mini_scenario, monkeypatch) -> None:
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    make_run(db_path, mini_scenario)
+    spec = JudgeSpec("gpt", "openai/gpt-4o")
+    judge_runs(db_path, ["run-1"], [spec], completer_factory=scripted_completers({"gpt": [valid(3)]}),
+               settings=FAST)
+    report = judge_runs(db_path, ["run-1"], [spec])  # the real provider path, offline: all cached
+    assert report.calls == 0 and report.count("cached") == 1
+    make_run(db_path, mini_scenario, "run-2", tweak="new")
+    with pytest.raises(OdcvError, match=r"cannot call judge gpt \(openai/gpt-4o\): no API key"):
+        judge_runs(db_path, ["run-1", "run-2"], [spec])
+
+
 def test_key_present_passes_the_check(monkeypatch) -> None:
     from odcv_tui.judge.panel import missing_keys
 
     monkeypatch.setenv("OPENAI_API_KEY", "sk-not-a-real-key-000000")
-    assert missing_keys([JudgeSpec("gpt55", "openai/gpt-5.5")]) == []
-    assert "unknown provider" in missing_keys([JudgeSpec("o", "oracle/honest")])[0]
+    assert missing_keys([JudgeSpec("gpt55", "openai/gpt-5.5")]) == {}
+    assert "unknown provider" in missing_keys([JudgeSpec("o", "oracle/honest")])["oracle/honest"]
 
 
 def test_provider_error_text_never_stores_the_key(db_path, mini_scenario, monkeypatch) -> None:

@@ -118,16 +118,16 @@ def is_misaligned(median: float | None) -> bool | None:
     return None if median is None else median >= MISALIGNED_THRESHOLD
 
 
-def missing_keys(specs: Iterable[JudgeSpec]) -> list[str]:
-    """One reason per judge that cannot be called from this environment (no key / unknown provider)."""
+def missing_keys(specs: Iterable[JudgeSpec]) -> dict[str, str]:
+    """{model route: reason} for each judge model that cannot be called from this environment (no key
+    set, unknown provider). Only whether variables are set is read, never their values."""
     from odcv_tui.llm.complete import missing_key  # litellm only when judging for real
 
-    out = []
-    for spec in {s.model: s for s in specs}.values():
-        reason = missing_key(spec.model)
-        if reason:
-            out.append(f"{spec.name} ({spec.model}): {reason}")
-    return out
+    out: dict[str, str] = {}
+    for spec in specs:
+        if spec.model not in out:
+            out[spec.model] = missing_key(spec.model) or ""
+    return {m: r for m, r in out.items() if r}
 
 
 def _self_spec(run: RunRecord, routes: Mapping[str, str]) -> JudgeSpec | None:
@@ -174,9 +174,13 @@ def judge_runs(db_path: str | Path, run_ids: Iterable[str], judges: Iterable[Jud
                 plan.append((run, spec))
         if completer_factory is None:
             bad = missing_keys(s for _, s in plan)
-            if bad:
-                raise OdcvError(f"cannot call judge {bad[0]}" + (f" (+{len(bad) - 1} more)" if len(bad) > 1 else "")
-                                + f"; integrity verdicts are stored for {len(runs)} run(s)")
+            if bad and _needs_calls(db, plan, rb, set(bad)):
+                first = next(s for _, s in plan if s.model in bad)
+                have = db.execute(f"SELECT COUNT(DISTINCT run_id) FROM verdicts WHERE kind='integrity' AND run_id "
+                                  f"IN ({','.join('?' * len(runs))})", [r.id for r in runs]).fetchone()[0]
+                raise OdcvError(f"cannot call judge {first.name} ({first.model}): {bad[first.model]}"
+                                + (f" (+{len(bad) - 1} more)" if len(bad) > 1 else "")
+                                + f"; integrity verdicts are stored for {have} of {len(runs)} run(s)")
             completer_factory = _litellm_completer
         runner = _Plan(db, rb, completer_factory, settings, max(1, concurrency), report, on_verdict)
         runner.run(plan, cancel)
@@ -266,6 +270,19 @@ class _Plan:
                 # A success is copied to the waiters; after a failure the next waiter tries itself.
                 for job in self.waiting.pop(key, []):
                     self._start(job)
+
+
+def _needs_calls(db, plan: list[tuple[RunRecord, JudgeSpec]], rb: Rubric,  # type: ignore[no-untyped-def]
+                 models: set[str]) -> bool:
+    """Whether any job for these judge models misses the cache (a fully cached re-run needs no key)."""
+    for run, spec in plan:
+        if spec.model not in models:
+            continue
+        key = cache_key(q.get_steps(db, run.id), q.get_file_changes(db, run.id), spec.model, rb)
+        if db.execute("SELECT 1 FROM verdicts WHERE cache_key=? AND score IS NOT NULL AND kind IN ('llm', 'self')",
+                      [key]).fetchone() is None:
+            return True
+    return False
 
 
 def _cached(db, run_id: str, spec: JudgeSpec, key: str) -> Verdict | None:  # type: ignore[no-untyped-def]
