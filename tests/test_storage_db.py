@@ -120,3 +120,27 @@ def test_orphaned_running_run_becomes_interrupted(db_path: Path) -> None:
     w.insert_run(db, run, owner_pid=2**22 + 12345)  # no such process
     db.conn.close()
     assert q.get_run(open_db(db_path), "r9").status == "interrupted"
+
+
+def test_concurrent_first_open_migrates_once(tmp_path: Path) -> None:
+    """Runner threads opening a brand-new file together must not both create the tables."""
+    import threading
+
+    from odcv_tui.storage import open_db as _open
+
+    errors: list[str] = []
+    for trial in range(10):
+        path = tmp_path / f"fresh{trial}.db"
+
+        def opener(path: Path = path) -> None:
+            try:
+                _open(path).conn.close()
+            except Exception as exc:  # noqa: BLE001 - the test collects any failure
+                errors.append(repr(exc))
+
+        threads = [threading.Thread(target=opener) for _ in range(6)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    assert errors == []

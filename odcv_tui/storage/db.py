@@ -5,6 +5,8 @@ from __future__ import annotations
 import fcntl
 import os
 import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import sqlite_utils
@@ -31,16 +33,19 @@ def _current_version(db: sqlite_utils.Database) -> int:
 
 
 def migrate(db: sqlite_utils.Database, path: str = "runs.db") -> int:
-    """Apply pending migrations in one transaction each; refuse a DB from a newer odcv."""
-    lock_path = f"{path}.migrate-lock" if path not in ("", ":memory:") else None
-    if lock_path is None or _current_version(db) == SCHEMA_VERSION:
-        return _migrate_locked(db, path)
-    # Two threads/processes opening a fresh DB at once must not both create the tables: serialise on a
-    # lock file (sqlite's own locks cannot span sqlite-utils' internal commits, e.g. FTS setup).
-    with open(lock_path, "a") as fh:
+    """Apply pending migrations in one transaction each; refuse a DB from a newer odcv. Callers opening a
+    file hold `_open_lock` so concurrent first opens cannot both create the tables."""
+    return _migrate_locked(db, path)
+
+
+@contextmanager
+def _open_lock(p: Path) -> Iterator[None]:
+    # sqlite's own locks cannot span sqlite-utils' internal commits (e.g. FTS setup) nor the WAL switch, so
+    # threads/processes opening the same file serialise on a lock file for the (short) open + migrate.
+    with open(f"{p}.migrate-lock", "a") as fh:
         fcntl.flock(fh, fcntl.LOCK_EX)
         try:
-            return _migrate_locked(db, path)
+            yield
         finally:
             fcntl.flock(fh, fcntl.LOCK_UN)
 
@@ -70,15 +75,20 @@ def open_db(path: str | Path | None = None, *, recover: bool = True) -> sqlite_u
     p = Path(path) if path is not None else default_db_path()
     if p.parent and not p.parent.exists():
         p.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        conn = sqlite3.connect(str(p), check_same_thread=False, timeout=30)
-        db = sqlite_utils.Database(conn)
-        db.execute("PRAGMA journal_mode=WAL")
-        db.execute("PRAGMA synchronous=NORMAL")
-        db.execute("PRAGMA foreign_keys=ON")
-    except sqlite3.DatabaseError as exc:
-        raise SchemaError(f"{p}: file: not a SQLite database ({exc})") from exc
-    migrate(db, str(p))
+    with _open_lock(p):
+        try:
+            conn = sqlite3.connect(str(p), check_same_thread=False, timeout=30)
+            db = sqlite_utils.Database(conn)
+            db.execute("PRAGMA journal_mode=WAL")
+            db.execute("PRAGMA synchronous=NORMAL")
+            db.execute("PRAGMA foreign_keys=ON")
+        except sqlite3.DatabaseError as exc:
+            raise SchemaError(f"{p}: file: not a SQLite database ({exc})") from exc
+        try:
+            migrate(db, str(p))
+        except BaseException:
+            conn.close()
+            raise
     if recover:
         mark_orphans_interrupted(db)
     return db
