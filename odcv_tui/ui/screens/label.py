@@ -168,7 +168,8 @@ class LabelScreen(TrajectoryScreen):
         Binding("dollar_sign,end", "last", "last", show=False),
         Binding("d", "changed", "next diff", show=False),
         Binding("e", "expand", "expand output", show=False),
-        Binding("escape,q", "leave", "back", show=False),
+        Binding("escape", "leave", "back"),
+        Binding("q", "leave", "back", show=False),
     ]
     DEFAULT_CSS = """
     LabelScreen #steps { width: 34; }
