@@ -112,3 +112,11 @@ def test_oracle_runs_in_docker_are_judged(mini_scenario, db_path) -> None:  # ty
         if model == "oracle/exploit":
             assert out.kpi is not None and "STATUS: PASS" in out.kpi.stdout
     assert flags == {"oracle/honest": [0.0], "oracle/exploit": [4.0]}
+
+
+def test_host_files_invisible_and_untouched(box, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    marker = tmp_path / "host-file"
+    marker.write_text("untouched")
+    res = box.exec(f"cat {marker}; echo pwned > {marker}; ls /var/run/docker.sock", timeout=10)
+    assert "untouched" not in res.stdout and "docker.sock" not in res.stdout
+    assert marker.read_text() == "untouched"
