@@ -192,3 +192,14 @@ def test_playback_replays_what_a_live_run_emitted(mini_scenario, db_path: Path) 
     assert [_key(e) for e in played.events] == [_key(e) for e in live.events]
     assert [e.type for e in played.events][-2:] == ["verdict_added", "run_finished"]
     assert played.events[-2].verdict.score == live.events[-2].verdict.score
+
+
+def test_player_module_is_headless() -> None:
+    """The player must stay usable without the TUI: importing it never pulls in textual."""
+    import subprocess
+    import sys
+
+    code = "import sys, odcv_tui.ui.playback; print('textual' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "False"

@@ -93,7 +93,7 @@ class RunPane(Vertical):
     DEFAULT_CSS = """
     RunPane { border: round $panel; height: 1fr; min-height: 12; padding: 0 1; }
     RunPane:focus-within { border: round $accent; }
-    RunPane > .pane-head { height: 2; }
+    RunPane > .pane-head { height: 2; text-wrap: nowrap; text-overflow: ellipsis; }
     RunPane > RichLog { height: 1fr; background: $surface; scrollbar-size-vertical: 1; }
     RunPane > .pane-verdicts { height: auto; max-height: 8; text-wrap: nowrap; text-overflow: ellipsis; }
     """
