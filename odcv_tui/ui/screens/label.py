@@ -406,3 +406,4 @@ class LabelScreen(TrajectoryScreen):
                     others.append_text(literal("  " + one_line(r.note, 200), style="dim"))
                     others.append("\n")
         self.query_one("#lp-others", Static).update(others)
+        self.panel_text = {"head": head, "stale": stale, "archetypes": arch, "cited": cited, "others": others}
