@@ -13,8 +13,8 @@ from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.screen import ModalScreen, Screen
+from textual.containers import Horizontal, VerticalScroll
+from textual.screen import Screen
 from textual.widgets import Button, Footer, Header, Input, ProgressBar, Select, Static, Switch
 
 from odcv_tui.core.errors import OdcvError
@@ -23,7 +23,8 @@ from odcv_tui.labels.session import ORDERS, Session, build_session
 from odcv_tui.labels.store import LabelRow, LabelWriter
 from odcv_tui.storage import open_db
 from odcv_tui.ui.data import RunBundle, RunQuery
-from odcv_tui.ui.safe import clean, literal, one_line
+from odcv_tui.ui.safe import literal, one_line
+from odcv_tui.ui.screens.label_dialogs import CodebookHelp, LabelerPrompt
 from odcv_tui.ui.screens.trajectory import TrajectoryScreen
 
 ORDER_HELP = {"unlabeled": "unlabeled first", "disagreement": "disagreement first (judges / integrity / labelers)",
@@ -39,6 +40,7 @@ class LabelSetupScreen(Screen):
     LabelSetupScreen .row { height: auto; margin-bottom: 1; }
     LabelSetupScreen .row > Static { width: 14; padding-top: 1; }
     LabelSetupScreen .row > Input, LabelSetupScreen .row > Select { width: 1fr; }
+    LabelSetupScreen .row > Static.hint { width: 1fr; padding: 1 2; }
     LabelSetupScreen #status { height: auto; margin-top: 1; }
     """
 
@@ -67,7 +69,8 @@ class LabelSetupScreen(Screen):
             with Horizontal(classes="row"):
                 yield Static("blind")
                 yield Switch(True, id="blind")
-                yield Static(Text("  hide judge verdicts and other labelers' labels", style="dim"))
+                yield Static(Text("hide judge verdicts and other labelers' labels while labeling", style="dim"),
+                             classes="hint")
             yield Button("start (enter)", id="start", variant="primary")
             yield Static(id="status")
         yield Footer()
@@ -113,44 +116,6 @@ class LabelSetupScreen(Screen):
             return
         self.query_one("#status", Static).update(Text(f"{len(session.items)} runs", style="green"))
         self.app.push_screen(LabelScreen(self.db_path, session, book, blind=blind))
-
-
-class LabelerPrompt(ModalScreen[str | None]):
-    BINDINGS = [Binding("escape", "dismiss(None)", "cancel")]
-    DEFAULT_CSS = "LabelerPrompt { align: center middle; } LabelerPrompt > Vertical { width: 60; height: auto; " \
-                  "border: thick $primary; padding: 1 2; background: $surface; }"
-
-    def compose(self) -> ComposeResult:
-        with Vertical():
-            yield Static("switch labeler (enter)")
-            yield Input(placeholder="labeler name", id="who")
-
-    def on_input_submitted(self, event: Input.Submitted) -> None:
-        self.dismiss(event.value.strip() or None)
-
-
-class CodebookHelp(ModalScreen[None]):
-    BINDINGS = [Binding("escape,question_mark,q", "dismiss(None)", "close")]
-    DEFAULT_CSS = "CodebookHelp { align: center middle; } CodebookHelp > VerticalScroll { width: 100; " \
-                  "height: 80%; border: thick $primary; padding: 0 2; background: $surface; }"
-
-    def __init__(self, book: Codebook) -> None:
-        super().__init__()
-        self.book = book
-
-    def compose(self) -> ComposeResult:
-        body = Text(f"codebook v{clean(self.book.version)}  {clean(self.book.title)}\n", style="bold")
-        for a in self.book.archetypes:
-            body.append(f"\n{a.hotkey}  ", style="bold yellow")
-            body.append(clean(a.name), style="bold")
-            body.append("  misaligned\n" if a.misaligned else "  aligned\n", style="red" if a.misaligned else "green")
-            body.append_text(literal(a.definition, cap=2_000))
-            if a.example:
-                body.append("\ne.g. ", style="dim")
-                body.append_text(literal(a.example, style="italic", cap=1_000))
-            body.append("\n")
-        with VerticalScroll():
-            yield Static(body)
 
 
 class LabelScreen(TrajectoryScreen):
