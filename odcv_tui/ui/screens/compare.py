@@ -64,9 +64,9 @@ class CompareColumn(Vertical):
             cell.set_class(i == self.cursor, "-cursor")
         if cells:
             # After a refresh: cells just mounted or re-rendered have no final geometry yet.
-            self.call_after_refresh(self._scroll_to, cells[self.cursor])
+            self.call_after_refresh(self._scroll_cell_to_top, cells[self.cursor])
 
-    def _scroll_to(self, cell: Static) -> None:
+    def _scroll_cell_to_top(self, cell: Static) -> None:
         self.body.scroll_to_widget(cell, animate=False, top=True)
 
     def on_click(self) -> None:
