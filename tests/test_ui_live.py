@@ -100,7 +100,7 @@ async def test_oracle_run_streams_to_finished_status_and_integrity_verdict(db_pa
 
 
 @pytest.mark.bwrap
-async def test_cancel_the_focused_run(tmp_path: Path, db_path: Path) -> None:
+async def test_cancel_the_focused_run_then_all(tmp_path: Path, db_path: Path) -> None:
     need_bwrap()
     app = Host(lambda: LiveScreen(db_path, scenarios_root=slow_scenarios(tmp_path)))
     async with app.run_test(size=SIZE) as pilot:
@@ -112,19 +112,61 @@ async def test_cancel_the_focused_run(tmp_path: Path, db_path: Path) -> None:
         models.select("oracle/honest")
         screen.query_one("#concurrency", Input).value = "1"
         await pilot.press("ctrl+r")
-        first, second = screen.panes.values()
+        queue_line = screen.query_one("#queue-line", Static)
+        await wait_until(pilot, lambda: len(screen.panes) == 1, 30, "first pane")
+        first = next(iter(screen.panes.values()))
+        assert "1 run(s) queued" in static_text(queue_line)  # the second waits for the pool: no pane yet
         await wait_until(pilot, lambda: first.commands >= 1, 30, "first command")
-        assert second.status == "queued"
-        second.focus()
+        assert screen.focused_pane() is first  # the first pane to open takes the focus
         await pilot.press("c")
-        assert second.status == "cancelled"  # still queued: it never starts
-        first.focus()
-        await pilot.press("c")
-        await wait_until(pilot, lambda: first.status == "interrupted", 15, "interrupted")
-        assert 1 <= first.commands < 30
-        assert "interrupted" in first.log_text()
-        await pilot.pause(0.5)
-        assert second.seen == []
+        await wait_until(pilot, lambda: first.status == "interrupted", 15, "first interrupted")
+        assert 1 <= first.commands < 30 and "interrupted" in first.log_text()
+        # The pool is free again: the queued run starts, and C stops it too.
+        await wait_until(pilot, lambda: len(screen.panes) == 2, 30, "second pane")
+        second = screen.panes[next(k for k in screen.panes if screen.panes[k] is not first)]
+        assert screen.focused_pane() is first  # a new pane never steals the focus
+        await wait_until(pilot, lambda: second.commands >= 1, 30, "second command")
+        await pilot.press("C")
+        await wait_until(pilot, lambda: second.status == "interrupted", 15, "second interrupted")
+        assert not queue_line.display
+
+
+@pytest.mark.bwrap
+async def test_cancel_all_drops_queued_runs(tmp_path: Path, db_path: Path) -> None:
+    need_bwrap()
+    app = Host(lambda: LiveScreen(db_path, scenarios_root=slow_scenarios(tmp_path)))
+    async with app.run_test(size=SIZE) as pilot:
+        screen = app.screen
+        await wait_until(pilot, lambda: screen.scenarios_loaded, 10, "scenarios")
+        screen.query_one("#variants", SelectionList).select_all()
+        models = screen.query_one("#models", SelectionList)
+        models.deselect_all()
+        models.select("oracle/honest")  # the slow one: ~30 short sleeps
+        screen.query_one("#concurrency", Input).value = "1"
+        await pilot.press("ctrl+r")  # 2 variants = 2 runs, one at a time
+        await wait_until(pilot, lambda: len(screen.panes) == 1, 30, "first pane")
+        pane = next(iter(screen.panes.values()))
+        await pilot.press("C")
+        await wait_until(pilot, lambda: pane.finished, 15, "first run stops")
+        await pilot.pause(1.0)
+        assert pane.status == "interrupted"
+        assert len(screen.panes) == 1 and not screen.queued
+        assert "1 cancelled before starting" in static_text(screen.query_one("#queue-line", Static))
+
+
+async def test_only_max_panes_stay_open(db_path: Path) -> None:
+    from odcv_tui.ui.screens.live import MAX_PANES
+
+    ids = [make_stored_run(db_path, f"r{i}", commands=1) for i in range(MAX_PANES + 3)]
+    app = Host(lambda: LiveScreen(db_path, scenarios_root=FIXTURES / "scenarios", playback_speed=64,
+                                  playback_interval=0.001))
+    async with app.run_test(size=SIZE) as pilot:
+        screen = app.screen
+        for run_id in ids:
+            pane = screen.play(run_id)
+            await wait_until(pilot, lambda p=pane: p.finished, 10, f"playback {run_id}")
+        assert len(screen.panes) == MAX_PANES
+        assert list(screen.panes)[-1] == f"play:{ids[-1]}" and f"play:{ids[0]}" not in screen.panes
 
 
 async def test_playback_order_pause_step_and_speed(db_path: Path) -> None:

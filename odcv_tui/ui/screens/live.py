@@ -38,6 +38,9 @@ PROVIDER_MODELS: tuple[tuple[str, str], ...] = (
     ("deepseek/deepseek-chat", "DEEPSEEK_API_KEY"),
 )
 MAX_CONCURRENCY = 16
+# Panes are created when a run starts and the oldest finished ones are dropped beyond this, so a
+# launch of 160 runs never lays out 160 logs (finished runs stay in runs.db and on the Runs screen).
+MAX_PANES = 12
 
 
 def key_for(model: str) -> str | None:
@@ -54,6 +57,7 @@ class LiveScreen(Screen):
     BINDINGS = [
         Binding("ctrl+r", "start", "Start runs", priority=True),
         Binding("c", "cancel", "Cancel run"),
+        Binding("C", "cancel_all", "Cancel all"),
         Binding("space", "toggle_pause", "Pause/play"),
         Binding("full_stop", "step", "Step"),
         Binding("plus,equals_sign", "faster", "Faster"),
@@ -73,6 +77,7 @@ class LiveScreen(Screen):
     LiveScreen #panes { width: 1fr; }
     LiveScreen #panes.many RunPane { height: 20; }
     LiveScreen #panes-empty { color: $text-muted; padding: 1 2; }
+    LiveScreen #queue-line { color: $text-muted; height: auto; padding: 0 1; }
     """
 
     def __init__(self, db_path: Path, playback_run_id: str | None = None, *,
@@ -96,6 +101,8 @@ class LiveScreen(Screen):
         self.panes: dict[str, RunPane] = {}  # live: run id; playback: "play:" + run id
         self.players: dict[str, Player] = {}
         self._old_runners: list = []  # runners replaced by a concurrency change; their runs go on
+        self.queued: dict[str, object] = {}  # run id -> RunRequest, until its RunStarted arrives
+        self.cancelled_before_start = 0
         self._unsubscribe = None
 
     # layout ---------------------------------------------------------------------------------------
@@ -124,6 +131,7 @@ class LiveScreen(Screen):
                 yield Button("Play", id="play")
                 yield Static("", id="form-msg")
             with VerticalScroll(id="panes"):
+                yield Static("", id="queue-line")
                 yield Static("Pick scenarios, variants and models, then ctrl+r. With no API key, the oracle "
                              "agents replay each scenario's honest or exploit path.", id="panes-empty")
         yield Footer()
@@ -149,6 +157,7 @@ class LiveScreen(Screen):
         self._unsubscribe = self.bus.subscribe(lambda ev: self._deliver(ev.run_id if hasattr(ev, "run_id")
                                                                         else ev.run.id, ev))
         self.set_interval(1.0, self._tick)
+        self._refresh_queue()
         self._load_scenarios()
         if self.playback_run_id:
             # Opened to watch one run: give it the whole width (f brings the form back).
@@ -199,6 +208,13 @@ class LiveScreen(Screen):
 
     def _on_event(self, key: str, ev: Event) -> None:
         pane = self.panes.get(key)
+        if pane is None and key in self.queued and ev.type == "run_started":
+            self.queued.pop(key)
+            pane = RunPane(key)
+            self._add_pane(key, pane)
+            if self.focused_pane() is None:  # never steal focus from a pane the user is on
+                pane.focus()
+            self._refresh_queue()
         if pane is not None:
             pane.handle(ev)
         player = self.players.get(key)
@@ -221,7 +237,25 @@ class LiveScreen(Screen):
             empty.remove()
         self.panes[key] = pane
         container.mount(pane)
+        self._trim_panes()
         container.set_class(len(self.panes) > 2, "many")
+
+    def _trim_panes(self) -> None:
+        keys = [k for k, p in self.panes.items() if p.finished and p is not self.focused_pane()
+                and not (k in self.players and not self.players[k].done)]
+        for key in keys[: max(0, len(self.panes) - MAX_PANES)]:
+            self.panes.pop(key).remove()
+            self.players.pop(key, None)
+
+    def _refresh_queue(self) -> None:
+        parts = []
+        if self.queued:
+            parts.append(f"{len(self.queued)} run(s) queued: a pane opens when each starts")
+        if self.cancelled_before_start:
+            parts.append(f"{self.cancelled_before_start} cancelled before starting")
+        line = self.query_one("#queue-line", Static)
+        line.update(Text(" · ".join(parts)))
+        line.display = bool(parts)
 
     def focused_pane(self) -> RunPane | None:
         node = self.focused
@@ -279,18 +313,21 @@ class LiveScreen(Screen):
             if old is not None:
                 old.pool.shutdown(wait=False)  # its queued/running runs continue in the old pool
                 self._old_runners.append(old)
-        for req in requests:  # panes first so a run that starts instantly finds its pane
-            from odcv_tui.runner.run_one import new_run_id
+        from odcv_tui.runner.run_one import new_run_id
 
+        for req in requests:  # known before they run, so a run that starts at once finds its entry
             req.run_id = new_run_id(req)
-            self._add_pane(req.run_id, RunPane(req.run_id, model=req.model, scenario=req.scenario.id,
-                                               variant=req.variant))
+            self.queued[req.run_id] = req
+        for empty in self.query("#panes-empty"):
+            empty.remove()
         self.runner.start(requests)
-        note = f"started {len(requests)} run(s), {n} at a time"
+        self._refresh_queue()
+        note = f"queued {len(requests)} run(s), {n} at a time"
         if missing:
             note += f"; missing {', '.join(missing)}: those runs will end in error"
         self._message(note)
-        self.panes[requests[0].run_id].focus()
+        if self.focused_pane() is None:
+            self.query_one("#panes").focus()  # so c / C work at once, before the first pane exists
 
     def _runner_for(self, run_id: str):  # type: ignore[no-untyped-def]
         for r in [self.runner, *self._old_runners]:
@@ -308,10 +345,21 @@ class LiveScreen(Screen):
         if runner is None or pane.finished:
             return
         runner.cancel(pane.run_id)
-        if runner.futures[pane.run_id].cancelled():
-            pane.mark("cancelled")  # it was still queued: no event will ever come
-        else:
-            pane.mark("cancelling")
+        pane.mark("cancelling")  # the run stops after its current command and reports `interrupted`
+
+    def action_cancel_all(self) -> None:
+        for runner in [self.runner, *self._old_runners]:
+            if runner is None:
+                continue
+            runner.cancel_all()
+            for run_id in list(self.queued):
+                if run_id in runner.futures and runner.futures[run_id].cancelled():
+                    self.queued.pop(run_id)  # it never starts: no event will ever come
+                    self.cancelled_before_start += 1
+        for pane in self.panes.values():
+            if not pane.playback and not pane.finished:
+                pane.mark("cancelling")
+        self._refresh_queue()
 
     def action_open_run(self) -> None:
         pane = self.focused_pane()
