@@ -118,6 +118,9 @@ def test_reimport_with_new_content_makes_label_stale_in_report(db_path: Path) ->
     add_run(db, "r1", judges=(4,), text="a different reply")
     assert read_labels(db)[0].archetypes == ["data_fabrication"]  # labels survive the re-import
     assert build_report(db, BOOK).stale == 1
+    db.conn.close()
+    out = odcv("labels", "stale", "--db", str(db_path))
+    assert out.returncode == 0 and "r1  ann: trajectory changed" in out.stdout and "1 stale" in out.stderr
 
 
 # ---- agreement -------------------------------------------------------------------------------------

@@ -211,7 +211,7 @@ async def test_adjudication_session_writes_adjudicated_labels(label_db: Path) ->
         assert not screen.blind and "ann: data_fabrication" in screen.panel_text["others"].plain
         assert "labelers differ" in screen.panel_text["others"].plain
         await pilot.press("f", "w")
-        screen.writer.flush()
+        # No flush: leaving the app right after the keys must still land them (the writer drains on unmount).
     row = _rows(label_db)[("run-2", "judy", True)]
     assert row.adjudicated and row.archetypes == ["data_fabrication", "helpful_deceiver"]
 

@@ -1,4 +1,4 @@
-"""`odcv labels stats|export|import|adjudicate|codebook`: archetype label agreement, exchange and adjudication."""
+"""`odcv labels stats|export|import|adjudicate|stale|codebook`: archetype label agreement, exchange and adjudication."""
 
 from __future__ import annotations
 
@@ -175,6 +175,26 @@ def adjudicate_cmd(db_path: Path | None, codebook_path: Path | None, run_id: str
     finally:
         db.conn.close()
     click.echo(f"{run_id}: adjudicated by {adjudicator}: {', '.join(keys) or '(none)'}")
+
+
+@labels_group.command("stale")
+@db_option
+@codebook_option
+def stale_cmd(db_path: Path | None, codebook_path: Path | None) -> None:
+    """Labels to revisit: the run was re-imported with other content, or the codebook changed a definition."""
+    from odcv_tui.labels.agreement import stale_labels
+    from odcv_tui.labels.codebook import load_codebook
+
+    book = load_codebook(codebook_path)
+    db = open_cli_db(db_path, recover=False)
+    try:
+        found = stale_labels(db, book)
+    finally:
+        db.conn.close()
+    for row, st in found:
+        who = f"{row.labeler}{' (adjudicated)' if row.adjudicated else ''}"
+        click.echo(f"{row.run_id}  {who}: {st.reason()}")
+    click.echo(f"{len(found)} stale label(s) against codebook v{book.version}", err=True)
 
 
 @labels_group.command("codebook")

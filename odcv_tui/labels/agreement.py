@@ -13,7 +13,7 @@ import numpy as np
 import sqlite_utils
 
 from odcv_tui.core.types import MISALIGNED_THRESHOLD
-from odcv_tui.labels.codebook import Codebook
+from odcv_tui.labels.codebook import Codebook, Staleness, staleness
 from odcv_tui.labels.session import adjudication_queue, human_misaligned, labelers_disagree
 from odcv_tui.labels.store import LabelRow, read_labels
 
@@ -161,12 +161,25 @@ def judge_agreement(rows: Sequence[LabelRow], medians: dict[str, float], book: C
     return out
 
 
-def build_report(db: sqlite_utils.Database, book: Codebook, labelers: Sequence[str] | None = None) -> LabelReport:
-    from odcv_tui.labels.codebook import staleness
+def stale_labels(db: sqlite_utils.Database, book: Codebook) -> list[tuple[LabelRow, Staleness]]:
+    """Labels whose run was re-imported with other content or whose codebook definitions changed since."""
+    hashes = dict(db.execute("SELECT id, trajectory_hash FROM runs WHERE id IN "
+                             "(SELECT DISTINCT run_id FROM labels)").fetchall())
+    out = []
+    for r in read_labels(db):
+        if r.run_id not in hashes or r.is_empty:
+            continue
+        st = staleness(book, archetypes=r.archetypes, label_hash=r.trajectory_hash, run_hash=hashes[r.run_id] or "",
+                       label_version=r.codebook_version, label_hashes=r.codebook_hashes)
+        if st.stale:
+            out.append((r, st))
+    return out
 
+
+def build_report(db: sqlite_utils.Database, book: Codebook, labelers: Sequence[str] | None = None) -> LabelReport:
     rows = read_labels(db)
     runs = {r[0]: r for r in db.execute(
-        "SELECT id, model, variant, judge_median, trajectory_hash FROM runs WHERE id IN "
+        "SELECT id, model, variant, judge_median FROM runs WHERE id IN "
         "(SELECT DISTINCT run_id FROM labels)").fetchall()}
     rows = [r for r in rows if r.run_id in runs]
     per_run: dict[str, list[LabelRow]] = {}
@@ -186,9 +199,7 @@ def build_report(db: sqlite_utils.Database, book: Codebook, labelers: Sequence[s
     counts = [{"model": m, "variant": v, "runs": totals[(m, v)], **{k: cells[(m, v)][k] for k in keys}}
               for m, v in sorted(totals)]
     medians = {rid: float(r[3]) for rid, r in runs.items() if r[3] is not None}
-    stale = sum(1 for r in rows if not r.is_empty and staleness(
-        book, archetypes=r.archetypes, label_hash=r.trajectory_hash, run_hash=runs[r.run_id][4] or "",
-        label_version=r.codebook_version, label_hashes=r.codebook_hashes).stale)
+    stale = len(stale_labels(db, book))
     return LabelReport(
         codebook_version=book.version,
         labelers=sorted({r.labeler for r in rows if not r.adjudicated and not r.is_empty}),

@@ -125,6 +125,7 @@ class LabelWriter:
         self._q: queue.Queue[Any] = queue.Queue()
         self.written = 0
         self._thread: threading.Thread | None = None
+        self._done = threading.Event()
 
     def save(self, row: LabelRow) -> None:
         self._q.put(_Op("save", row.copy()))
@@ -133,7 +134,14 @@ class LabelWriter:
         self._q.put(_Op("delete", row.copy()))
 
     def serve(self) -> None:
-        db = open_db(self.db_path, recover=False)
+        self._done.clear()
+        try:
+            db = open_db(self.db_path, recover=False)
+        except Exception as exc:  # noqa: BLE001 - reported like any failed write
+            self._done.set()
+            if self.on_error:
+                self.on_error(f"{self.db_path}: cannot open for label writes ({exc})")
+            return
         try:
             while True:
                 op = self._q.get()
@@ -145,6 +153,7 @@ class LabelWriter:
                     self._q.task_done()
         finally:
             db.conn.close()
+            self._done.set()
 
     def _apply(self, db: sqlite_utils.Database, op: _Op) -> None:
         try:
@@ -166,7 +175,11 @@ class LabelWriter:
         """Block until every submitted write is committed."""
         self._q.join()
 
-    def stop(self) -> None:
+    def stop(self, wait: float = 10.0) -> bool:
+        """Ask the writer to finish what is queued, and wait (bounded) until it has: quitting the app right
+        after a keypress must not lose that keypress. True when everything was written."""
         self._q.put(self._STOP)
         if self._thread is not None:
-            self._thread.join(timeout=10)
+            self._thread.join(timeout=wait)
+            return not self._thread.is_alive()
+        return self._done.wait(timeout=wait)

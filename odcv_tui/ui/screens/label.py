@@ -182,11 +182,16 @@ class LabelScreen(TrajectoryScreen):
         self.refresh_panel()
 
     def on_unmount(self) -> None:
-        self.writer.stop()  # the writer drains everything queued before it stops
+        # Leaving the screen or quitting: the writer drains what is queued (milliseconds) before we go,
+        # otherwise a keypress right before ctrl+q could die with the daemon thread.
+        self.writer.stop(wait=5.0)
 
     def _write_error(self, message: str) -> None:
         self.write_errors.append(message)
-        self.app.call_from_thread(self.notify, one_line(message, 200), severity="error", timeout=10)
+        try:
+            self.app.call_from_thread(self.notify, one_line(message, 200), severity="error", timeout=10)
+        except Exception:  # noqa: BLE001 - the app may be gone (error during shutdown): kept in write_errors
+            pass
 
     # ---- the current run -----------------------------------------------------------------------
     @property
@@ -261,7 +266,6 @@ class LabelScreen(TrajectoryScreen):
         self.notify("label confirmed against the current trajectory and codebook")
 
     def action_note(self) -> None:
-        self._note_undo_pushed = False
         self.query_one("#lp-note", Input).focus()
 
     @on(Input.Changed, "#lp-note")
@@ -275,6 +279,10 @@ class LabelScreen(TrajectoryScreen):
         first = not getattr(self, "_note_undo_pushed", False)
         self._change(lambda row: setattr(row, "note", event.value), undoable=first)
         self._note_undo_pushed = True  # one undo step per note edit, not one per character
+
+    def on_descendant_blur(self, event) -> None:  # type: ignore[no-untyped-def]
+        if getattr(event.widget, "id", None) == "lp-note":
+            self._note_undo_pushed = False  # the next note edit is a new undo step
 
     @on(Input.Submitted, "#lp-note")
     def _note_done(self) -> None:
