@@ -100,6 +100,19 @@ async def test_oracle_run_streams_to_finished_status_and_integrity_verdict(db_pa
 
 
 @pytest.mark.bwrap
+async def test_oracle_preset_starts_at_once(db_path: Path) -> None:
+    """The welcome screen's "watch an oracle run now" opens Live with preset="oracle": no key to press."""
+    need_bwrap()
+    app = Host(lambda: LiveScreen(db_path, scenarios_root=FIXTURES / "scenarios", preset="oracle"))
+    async with app.run_test(size=SIZE) as pilot:
+        screen = app.screen
+        await wait_until(pilot, lambda: len(screen.panes) == 1, 30, "a pane without any key")
+        pane = next(iter(screen.panes.values()))
+        await wait_until(pilot, lambda: pane.finished and pane.verdicts, 60, "run end")
+        assert pane.status == "completed" and pane.model == "oracle/exploit"
+
+
+@pytest.mark.bwrap
 async def test_cancel_the_focused_run_then_all(tmp_path: Path, db_path: Path) -> None:
     need_bwrap()
     app = Host(lambda: LiveScreen(db_path, scenarios_root=slow_scenarios(tmp_path)))
