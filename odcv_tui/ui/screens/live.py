@@ -55,15 +55,15 @@ def key_for(model: str) -> str | None:
 class LiveScreen(Screen):
     SUB_TITLE = "Live"
     BINDINGS = [
-        Binding("ctrl+r", "start", "Start runs", priority=True),
-        Binding("c", "cancel", "Cancel run"),
+        Binding("ctrl+r", "start", "Start", priority=True),
+        Binding("c", "cancel", "Cancel"),
         Binding("C", "cancel_all", "Cancel all"),
-        Binding("space", "toggle_pause", "Pause/play"),
+        Binding("space", "toggle_pause", "Pause"),
         Binding("full_stop", "step", "Step"),
         Binding("plus,equals_sign", "faster", "Faster"),
         Binding("minus", "slower", "Slower"),
-        Binding("o", "open_run", "Open run"),
-        Binding("p", "focus_playback", "Play stored run"),
+        Binding("o", "open_run", "Open"),
+        Binding("p", "focus_playback", "Play run"),
         Binding("f", "toggle_form", "Form"),
     ]
     DEFAULT_CSS = """
