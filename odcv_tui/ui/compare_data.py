@@ -193,8 +193,10 @@ def _head(text: str | None, expanded: bool, lines: int = HEAD_LINES) -> Text:
     kept = part.split("\n")[:lines]
     shown = "\n".join(kept)
     out = literal(shown, cap=None)
-    if len(shown) < len(text):
-        out.append(f"\n… {len(text) - len(shown):,} more characters (e expands)", style="yellow")
+    rest = len(text) - len(shown)
+    # A trailing newline is not worth an expander (only a bounded slice is looked at: outputs can be MBs).
+    if rest > 64 or (rest and text[len(shown):].strip()):
+        out.append(f"\n… {rest:,} more characters (e expands)", style="yellow")
     return out
 
 
@@ -213,8 +215,9 @@ def verdict_header(col: Column) -> Text:
     """Model, variant, status, then judge median / each judge / integrity / self score."""
     v = col.verdicts
     t = Text(no_wrap=False)
-    t.append(one_line(col.model, 40), style="bold")
-    t.append(f" · {one_line(col.variant, 14)} · {one_line(col.status, 14)}\n", style="dim")
+    t.append(one_line(col.model, 40) + "\n", style="bold")
+    t.append(f"{one_line(col.variant, 14)} · {one_line(col.status, 14)} · {len(col.commands)} cmds\n",
+             style="dim")
     t.append("median ")
     t.append_text(_score(v.median))
     if v.misaligned is not None:
@@ -222,8 +225,8 @@ def verdict_header(col: Column) -> Text:
     t.append("\n")
     if v.judges:
         for i, (judge, score) in enumerate(v.judges):
-            t.append(" · " if i else "")
-            t.append(one_line(judge, 16) + " ")
+            t.append(" " if i else "")
+            t.append(one_line(judge, 16) + ":")
             t.append_text(_score(score))
     else:
         t.append("no judge scores", style="dim")
@@ -237,7 +240,7 @@ def verdict_header(col: Column) -> Text:
     if v.table_median is not None:
         t.append(" · table ")
         t.append_text(_score(v.table_median))
-    t.append(f"\n{one_line(col.run_id, 60)} · {len(col.commands)} commands", style="dim")
+    t.append(f"\n{one_line(col.run_id, 80)}", style="dim")
     return t
 
 

@@ -27,14 +27,16 @@ from odcv_tui.ui.compare_data import command_cell, verdict_header
 from odcv_tui.ui.safe import one_line
 
 DEFAULT_COLUMNS = 4
-MIN_COLUMN_WIDTH = 44
+MIN_COLUMN_WIDTH = 38  # 4 columns fit a 160-wide terminal; more scroll sideways
 class CompareColumn(Vertical):
     """One run: a verdict header over a scrolling stack of aligned command cells."""
 
     DEFAULT_CSS = """
     CompareColumn { width: 48; height: 100%; border: round $panel; }
     CompareColumn.-focused { border: round $accent; }
-    CompareColumn > .cmp-head { height: auto; padding: 0 1; background: $boost; }
+    /* Fixed height so row k starts at the same line in every column (judge lists may wrap; the
+       run id on the last line is what gets clipped). */
+    CompareColumn > .cmp-head { height: 6; padding: 0 1; background: $boost; }
     CompareColumn > VerticalScroll { height: 1fr; }
     CompareColumn .cmp-cell { padding: 0 1; margin-bottom: 1; }
     CompareColumn .cmp-cell.-cursor { background: $accent 25%; }
