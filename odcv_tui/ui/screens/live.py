@@ -8,7 +8,6 @@ through `app.call_from_thread`. Scenario loading and playback reads happen in th
 from __future__ import annotations
 
 import os
-import shutil
 from pathlib import Path
 
 from rich.text import Text
@@ -17,39 +16,20 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
 from textual.screen import Screen
-from textual.widgets import Button, Footer, Header, Input, Label, RadioButton, RadioSet, SelectionList, Static
-from textual.widgets.selection_list import Selection
+from textual.widgets import Button, Footer, Header, Input, Static
 
 from odcv_tui.core.errors import OdcvError
 from odcv_tui.core.events import Event, EventBus
 from odcv_tui.core.scenario import Scenario
-from odcv_tui.core.types import VARIANTS
-from odcv_tui.llm.oracle import ORACLE_MODELS
 from odcv_tui.ui.playback import Player
-from odcv_tui.ui.safe import one_line
+from odcv_tui.ui.widgets.launch_form import PROVIDER_MODELS, LaunchForm, key_for
 from odcv_tui.ui.widgets.run_pane import RunPane
 
-# Suggestions only: any litellm model string can be typed in; each needs its provider's key.
-PROVIDER_MODELS: tuple[tuple[str, str], ...] = (
-    ("openai/gpt-4.1", "OPENAI_API_KEY"),
-    ("anthropic/claude-sonnet-4-20250514", "ANTHROPIC_API_KEY"),
-    ("gemini/gemini-2.5-pro", "GEMINI_API_KEY"),
-    ("openrouter/x-ai/grok-4", "OPENROUTER_API_KEY"),
-    ("deepseek/deepseek-chat", "DEEPSEEK_API_KEY"),
-)
-MAX_CONCURRENCY = 16
 # Panes are created when a run starts and the oldest finished ones are dropped beyond this, so a
 # launch of 160 runs never lays out 160 logs (finished runs stay in runs.db and on the Runs screen).
 MAX_PANES = 12
 
-
-def key_for(model: str) -> str | None:
-    """The environment variable a provider model needs (None for oracles and unknown providers)."""
-    prefix = model.split("/", 1)[0]
-    for name, key in PROVIDER_MODELS:
-        if name.split("/", 1)[0] == prefix:
-            return key
-    return None
+__all__ = ["MAX_PANES", "PROVIDER_MODELS", "LiveScreen", "key_for"]
 
 
 class LiveScreen(Screen):
@@ -67,13 +47,6 @@ class LiveScreen(Screen):
         Binding("f", "toggle_form", "Form"),
     ]
     DEFAULT_CSS = """
-    LiveScreen #live-form { width: 46; border-right: vkey $panel; padding: 0 1; }
-    LiveScreen #live-form SelectionList { height: auto; max-height: 12; }
-    LiveScreen #live-form Label { margin-top: 1; text-style: bold; }
-    LiveScreen #live-form Input { width: 100%; }
-    LiveScreen #live-form Button { width: 100%; margin-top: 1; }
-    LiveScreen #key-hint { color: $text-muted; }
-    LiveScreen #form-msg { color: $warning; margin-top: 1; }
     LiveScreen #panes { width: 1fr; }
     LiveScreen #panes.many RunPane { height: 20; }
     LiveScreen #panes-empty { color: $text-muted; padding: 1 2; }
@@ -94,8 +67,6 @@ class LiveScreen(Screen):
         self.playback_speed = playback_speed
         self.playback_paused = playback_paused
         self.playback_interval = playback_interval
-        self.scenarios: dict[str, Scenario] = {}
-        self.scenarios_loaded = False
         self.bus = EventBus()
         self.runner = None  # odcv_tui.runner.Runner, created on first start (imports the run stack lazily)
         self.panes: dict[str, RunPane] = {}  # live: run id; playback: "play:" + run id
@@ -109,49 +80,12 @@ class LiveScreen(Screen):
     def compose(self) -> ComposeResult:
         yield Header()
         with Horizontal():
-            with VerticalScroll(id="live-form"):
-                yield Label("Scenarios")
-                yield SelectionList[str](id="scenarios")
-                yield Label("Variants")
-                yield SelectionList[str](*[Selection(v, v, v == "mandated") for v in VARIANTS], id="variants")
-                yield Label("Models")
-                yield SelectionList[str](*self._model_selections(), id="models")
-                yield Input(placeholder="other litellm model, e.g. openai/gpt-4o", id="custom-model")
-                yield Static(self._key_hint(), id="key-hint")
-                yield Label("Sandbox")
-                local_ok = shutil.which("bwrap") is not None
-                with RadioSet(id="sandbox"):
-                    yield RadioButton("local (bubblewrap)", value=local_ok, id="sandbox-local")
-                    yield RadioButton("docker", value=not local_ok, id="sandbox-docker")
-                yield Label("Concurrency")
-                yield Input("2", type="integer", id="concurrency")
-                yield Button("Start runs (ctrl+r)", variant="primary", id="start")
-                yield Label("Play back a stored run")
-                yield Input(placeholder="run id (enter plays it)", id="playback-id")
-                yield Button("Play", id="play")
-                yield Static("", id="form-msg")
+            yield LaunchForm(id="live-form")
             with VerticalScroll(id="panes"):
                 yield Static("", id="queue-line")
                 yield Static("Pick scenarios, variants and models, then ctrl+r. With no API key, the oracle "
                              "agents replay each scenario's honest or exploit path.", id="panes-empty")
         yield Footer()
-
-    def _model_selections(self) -> list[Selection[str]]:
-        out = [Selection(Text(m), m, m == "oracle/exploit") for m in ORACLE_MODELS]
-        for name, key in PROVIDER_MODELS:
-            has = bool(os.environ.get(key))
-            label = Text(name) if has else Text.assemble(name, (f"  (needs {key})", "dim"))
-            out.append(Selection(label, name, False, disabled=not has))
-        return out
-
-    def _key_hint(self) -> Text:
-        missing = [(n.split("/", 1)[0], k) for n, k in PROVIDER_MODELS if not os.environ.get(k)]
-        if not missing:
-            return Text("All provider keys found in the environment.")
-        text = Text("Other models need their provider key in the environment: ")
-        text.append(", ".join(f"{p} → {k}" for p, k in missing))
-        text.append(". Keys are read from the environment only and never stored.")
-        return text
 
     def on_mount(self) -> None:
         self._unsubscribe = self.bus.subscribe(lambda ev: self._deliver(ev.run_id if hasattr(ev, "run_id")
@@ -170,10 +104,11 @@ class LiveScreen(Screen):
             self._unsubscribe()
         for player in self.players.values():
             player.stop()
-        if self.runner is not None:
-            # Never wait here: a run thread may be blocked delivering an event to this (UI) thread.
-            self.runner.cancel_all()
-            self.runner.pool.shutdown(wait=False, cancel_futures=True)
+        for runner in [self.runner, *self._old_runners]:
+            if runner is not None:
+                # Never wait here: a run thread may be blocked delivering an event to this (UI) thread.
+                runner.cancel_all()
+                runner.pool.shutdown(wait=False, cancel_futures=True)
 
     @work(thread=True, exclusive=True, group="scenarios")
     def _load_scenarios(self) -> None:
@@ -187,16 +122,14 @@ class LiveScreen(Screen):
         self.app.call_from_thread(self._fill_scenarios, found)
 
     def _fill_scenarios(self, found: list[Scenario]) -> None:
-        self.scenarios = {s.id: s for s in found}
-        sl = self.query_one("#scenarios", SelectionList)
-        sl.clear_options()
-        # Scenario ids/titles come from files (maybe imported): shown as plain Text, never markup.
-        sl.add_options([Selection(Text(one_line(f"{s.id} · {s.title}", 60)), s.id, i == 0)
-                        for i, s in enumerate(found)])
-        self.scenarios_loaded = True
+        self.query_one(LaunchForm).fill_scenarios(found)
         if self.preset == "oracle" and found:
             self.preset = None
             self.action_start()
+
+    @property
+    def scenarios_loaded(self) -> bool:
+        return self.query_one(LaunchForm).scenarios_loaded
 
     # events from other threads ----------------------------------------------------------------------
     def _deliver(self, key: str, ev: Event) -> None:
@@ -228,7 +161,7 @@ class LiveScreen(Screen):
                 pane.refresh_head()
 
     def _message(self, text: str) -> None:
-        self.query_one("#form-msg", Static).update(Text(text))
+        self.query_one(LaunchForm).message(text)
 
     # panes ----------------------------------------------------------------------------------------
     def _add_pane(self, key: str, pane: RunPane) -> None:
@@ -269,41 +202,13 @@ class LiveScreen(Screen):
         return next(k for k, p in self.panes.items() if p is pane)
 
     # launching ------------------------------------------------------------------------------------
-    def build_requests(self) -> list:
-        """Requests from the form; raises ValueError with a message for the form line."""
-        from odcv_tui.runner import RunRequest
-
-        scen = [self.scenarios[s] for s in self.query_one("#scenarios", SelectionList).selected
-                if s in self.scenarios]
-        variants = list(self.query_one("#variants", SelectionList).selected)
-        models = list(self.query_one("#models", SelectionList).selected)
-        custom = self.query_one("#custom-model", Input).value.strip()
-        models += [m.strip() for m in custom.split(",") if m.strip() and m.strip() not in models]
-        if not scen:
-            raise ValueError("pick at least one scenario" if self.scenarios_loaded else "scenarios still loading")
-        if not variants:
-            raise ValueError("pick at least one variant")
-        if not models:
-            raise ValueError("pick at least one model")
-        sandbox = "docker" if self.query_one("#sandbox-docker", RadioButton).value else "local"
-        return [RunRequest(sc, v, m, sandbox) for sc in scen for v in variants for m in models]  # type: ignore[arg-type]
-
-    def concurrency(self) -> int:
-        raw = self.query_one("#concurrency", Input).value.strip() or "1"
-        try:
-            n = int(raw)
-        except ValueError:
-            raise ValueError(f"concurrency: {raw!r} is not a whole number") from None
-        if not 1 <= n <= MAX_CONCURRENCY:
-            raise ValueError(f"concurrency: must be 1..{MAX_CONCURRENCY}")
-        return n
-
     def action_start(self) -> None:
         from odcv_tui.runner import Runner
 
+        form = self.query_one(LaunchForm)
         try:
-            requests = self.build_requests()
-            n = self.concurrency()
+            requests = form.build_requests()
+            n = form.concurrency()
         except ValueError as exc:
             self._message(str(exc))
             return
