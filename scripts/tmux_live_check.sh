@@ -64,7 +64,7 @@ echo "== B. $DB_B: 3 -> Live, p + $RUN_ID -> playback =="
 start_app "$DB_B"
 sleep 3
 tmux send-keys -t "$SESSION" 3
-wait_for "Start runs" 20 "Live screen"
+wait_for "C Cancel all" 20 "Live screen"
 sleep 2  # let the screen finish mounting before keys meant for it arrive
 tmux send-keys -t "$SESSION" p
 sleep 0.5
