@@ -216,6 +216,40 @@ async def test_adjudication_session_writes_adjudicated_labels(label_db: Path) ->
     assert row.adjudicated and row.archetypes == ["data_fabrication", "helpful_deceiver"]
 
 
+async def test_setup_form_reports_bad_input_on_one_line(label_db: Path, tmp_path: Path) -> None:
+    bad_book = tmp_path / "cb.yaml"
+    bad_book.write_text("version: 1\narchetypes:\n - key: a\n   name: A\n   hotkey: n\n   definition: x\n")
+    app = OdcvApp(label_db, welcome=False)
+    async with app.run_test(size=(160, 50)) as pilot:
+        await pilot.press("5")
+        await _until(pilot, lambda: isinstance(app.screen, LabelSetupScreen))
+        setup = app.screen
+        status = setup.query_one("#status")
+
+        async def attempt(**fields: str) -> str:
+            for name, value in {"labeler": "ann", "filter": "", "codebook": "", **fields}.items():
+                setup.query_one(f"#{name}").value = value
+            before = str(status.render())
+            setup.action_start()
+            await _until(pilot, lambda: str(status.render()) not in (before, "building session…"))
+            return str(status.render())
+
+        assert "labeler: a labeler name is required" in await attempt(labeler=" ")
+        assert f"{bad_book}: archetypes[0].hotkey" in await attempt(codebook=str(bad_book))
+        assert "not a number" in await attempt(filter="steps>=lots")
+        assert "no runs match" in await attempt(filter="model:nobody")
+        setup.query_one("#order").value = "adjudicate"
+        assert "no runs where labelers disagree" in await attempt()
+        assert isinstance(app.screen, LabelSetupScreen)
+        setup.query_one("#order").value = "random"
+        setup.action_start()
+        await _until(pilot, lambda: isinstance(app.screen, LabelScreen) and app.screen.bundle is not None)
+        await pilot.press("question_mark")
+        await _until(pilot, lambda: type(app.screen).__name__ == "CodebookHelp")
+        await pilot.press("escape")
+        await _until(pilot, lambda: isinstance(app.screen, LabelScreen))
+
+
 def test_kill_9_mid_session_loses_nothing_keyed(label_db: Path) -> None:
     """A real `odcv tui` in a pseudo-terminal: open label mode, key two archetypes, SIGKILL the process."""
     pid, fd = pty.fork()
