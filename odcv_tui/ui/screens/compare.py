@@ -11,12 +11,17 @@ import sqlite3
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from rich.segment import Segment
 from rich.text import Text
-from textual import work
+from textual import events, work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import HorizontalScroll, Vertical, VerticalScroll
+from textual.cache import LRUCache
+from textual.containers import HorizontalScroll, Vertical
+from textual.geometry import Size
 from textual.screen import Screen
+from textual.scroll_view import ScrollView
+from textual.strip import Strip
 from textual.widgets import Footer, Header, Static
 
 from odcv_tui.core.errors import OdcvError
@@ -28,8 +33,85 @@ from odcv_tui.ui.safe import one_line
 
 DEFAULT_COLUMNS = 4
 MIN_COLUMN_WIDTH = 38  # 4 columns fit a 160-wide terminal; more scroll sideways
+class CellStack(ScrollView):
+    """A column's aligned cells drawn with the line API: cells are wrapped once per width and only the
+    visible lines become strips, so stepping repaints one column's screenful, not a tree of widgets."""
+
+    COMPONENT_CLASSES = {"cellstack--cursor"}
+    DEFAULT_CSS = """
+    CellStack { height: 1fr; overflow-y: scroll; overflow-x: hidden; }
+    CellStack > .cellstack--cursor { background: $accent 20%; }
+    """
+
+    def __init__(self, texts: list[Text], cursor: int = 0) -> None:
+        super().__init__()
+        self.can_focus = False  # keys belong to the screen, so h/l/j/k work whatever the mouse did
+        self.texts = texts
+        self.cursor = cursor
+        self._lines: list[Text] = []
+        self._owner: list[int] = []  # cell index of each wrapped line (-1 for the gap between cells)
+        self.offsets: list[int] = []  # first line of each cell
+        self._width = 0
+        self._strips: LRUCache[tuple[int, bool], Strip] = LRUCache(2048)
+
+    def set_texts(self, texts: list[Text]) -> None:
+        self.texts, self._width = texts, 0
+        self._wrap()
+        self.scroll_to_cursor()
+
+    def _wrap(self) -> None:
+        width = self.scrollable_content_region.width
+        if width <= 2 or width == self._width:
+            return
+        self._width = width
+        lines, owner, offsets = [], [], []
+        for k, text in enumerate(self.texts):
+            offsets.append(len(lines))
+            wrapped = text.wrap(self.app.console, width - 1) or [Text()]
+            lines.extend(wrapped)
+            owner.extend([k] * len(wrapped))
+            lines.append(Text())
+            owner.append(-1)
+        self._lines, self._owner, self.offsets = lines, owner, offsets
+        self._strips.clear()
+        self.virtual_size = Size(width, len(lines))
+
+    def on_resize(self) -> None:
+        self._wrap()
+        self.scroll_to_cursor()
+
+    def set_cursor(self, k: int) -> None:
+        self.cursor = max(0, min(len(self.texts) - 1, k))
+        self.scroll_to_cursor()
+        self.refresh()
+
+    def scroll_to_cursor(self) -> None:
+        if self.cursor < len(self.offsets):
+            self.scroll_to(y=self.offsets[self.cursor], animate=False, immediate=True)
+
+    def cell_at(self, y: int) -> int:
+        i = int(self.scroll_offset.y) + y
+        return self._owner[i] if 0 <= i < len(self._owner) else -1
+
+    def render_line(self, y: int) -> Strip:
+        width = self.scrollable_content_region.width
+        i = int(self.scroll_offset.y) + y
+        if i >= len(self._lines):
+            return Strip.blank(width, self.rich_style)
+        on_cursor = self._owner[i] == self.cursor and self.cursor >= 0
+        strip = self._strips.get((i, on_cursor))
+        if strip is None:
+            base = self.rich_style
+            if on_cursor:
+                base = base + self.get_component_rich_style("cellstack--cursor")
+            segments = [Segment(" "), *self._lines[i].render(self.app.console)]
+            strip = Strip(segments).apply_style(base).adjust_cell_length(width, base)
+            self._strips[(i, on_cursor)] = strip
+        return strip
+
+
 class CompareColumn(Vertical):
-    """One run: a verdict header over a scrolling stack of aligned command cells."""
+    """One run: a verdict header over its aligned command cells."""
 
     DEFAULT_CSS = """
     CompareColumn { width: 48; height: 100%; border: round $panel; }
@@ -37,44 +119,39 @@ class CompareColumn(Vertical):
     /* Fixed height so row k starts at the same line in every column (judge lists may wrap; the
        run id on the last line is what gets clipped). */
     CompareColumn > .cmp-head { height: 6; padding: 0 1; background: $boost; }
-    CompareColumn > VerticalScroll { height: 1fr; }
-    CompareColumn .cmp-cell { padding: 0 1; margin-bottom: 1; }
-    CompareColumn .cmp-cell.-cursor { background: $accent 25%; }
     """
 
-    def __init__(self, col: cd.Column, index: int, rows: int, expanded: bool) -> None:
+    def __init__(self, col: cd.Column, index: int, rows: int, expanded: bool, *, cursor: int = 0,
+                 width: int | None = None) -> None:
         super().__init__()
-        self.col, self.index, self.rows, self.expanded = col, index, rows, expanded
-        self.cursor = 0
+        self.col, self.index, self.rows = col, index, rows
+        self.body = CellStack(self.cell_texts(expanded), max(0, min(rows, cursor)))
+        if width is not None:
+            self.styles.width = width
+
+    def cell_texts(self, expanded: bool) -> list[Text]:
+        # One cell per aligned row plus the end row, so row k exists in every column.
+        return [command_cell(self.col, k, expanded) for k in range(self.rows + 1)]
 
     def compose(self) -> ComposeResult:
         yield Static(verdict_header(self.col), classes="cmp-head")
-        body = VerticalScroll()
-        body.can_focus = False  # keys belong to the screen, so h/l/j/k work whatever the mouse did
-        with body:
-            for k in range(self.rows + 1):
-                yield Static(command_cell(self.col, k, self.expanded), classes="cmp-cell")
+        yield self.body
 
     @property
-    def body(self) -> VerticalScroll:
-        return self.query_one(VerticalScroll)
+    def cursor(self) -> int:
+        return self.body.cursor
 
     def set_cursor(self, k: int) -> None:
-        cells = list(self.query(".cmp-cell"))
-        self.cursor = max(0, min(len(cells) - 1, k))
-        for i, cell in enumerate(cells):
-            cell.set_class(i == self.cursor, "-cursor")
-        if cells:
-            # After a refresh: cells just mounted or re-rendered have no final geometry yet.
-            self.call_after_refresh(self._scroll_cell_to_top, cells[self.cursor])
+        self.body.set_cursor(k)
 
-    def _scroll_cell_to_top(self, cell: Static) -> None:
-        self.body.scroll_to_widget(cell, animate=False, top=True)
-
-    def on_click(self) -> None:
+    def on_click(self, event: events.Click) -> None:
         screen = self.screen
         if isinstance(screen, CompareScreen):
             screen.focus_column(self.index)
+            if event.widget is self.body:
+                k = self.body.cell_at(event.y)
+                if k >= 0:
+                    screen.move_to(k)
 
 
 @dataclass
@@ -108,7 +185,7 @@ class CompareScreen(Screen):
         Binding("o,enter", "open", "Open run"),
     ]
     DEFAULT_CSS = """
-    CompareScreen #cmp-title { height: auto; padding: 0 1; background: $primary-background; }
+    CompareScreen #cmp-title { height: 1; padding: 0 1; background: $primary-background; }
     CompareScreen #cmp-cols { height: 1fr; }
     """
 
@@ -147,7 +224,9 @@ class CompareScreen(Screen):
         self.loading_done = False
         # Adding a model or switching variant keeps the reader at the same aligned step.
         self._keep_cursor = self.columns[self.focus_index].cursor if self.columns else None
-        self.query_one("#cmp-cols").loading = True
+        # The spinner only appears if loading is slow: showing and hiding it costs frames of its own.
+        gen = self._generation
+        self.set_timer(0.15, lambda: self._spinner(gen))
         self._load(self._generation, self.scenario_id, self.variant, self.models, self.pair_model)
 
     @work(thread=True, group="compare-load")
@@ -172,6 +251,10 @@ class CompareScreen(Screen):
             error = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         self.app.call_from_thread(self._show, gen, view, error)
 
+    def _spinner(self, gen: int) -> None:
+        if gen == self._generation and not self.loading_done:
+            self.query_one("#cmp-cols").loading = True
+
     async def _show(self, gen: int, view: _View, error: str | None) -> None:
         if gen != self._generation:
             return  # a newer load was started while this one ran
@@ -180,24 +263,27 @@ class CompareScreen(Screen):
         if self.models is None and not self.pair_model:
             self.models = [c.model for c in view.columns]
         box = self.query_one("#cmp-cols", HorizontalScroll)
-        await box.remove_children()
         rows = cd.row_count(view.columns)
-        self.columns = [CompareColumn(c, i, rows, self.expanded) for i, c in enumerate(view.columns)]
-        await box.mount_all(self.columns)
-        self._fit_widths()
-        self.focus_index = min(self.focus_index, max(0, len(self.columns) - 1))
         keep = self._keep_cursor if self._keep_cursor is not None else 0
-        for col in self.columns:
-            col.set_cursor(keep)
-        self._mark_focus()
-        box.loading = False
-        self._update_title()
+        width = self._column_width(len(view.columns))
+        # One batch, widths and cursors set before mounting: the new columns cost one layout pass.
+        with self.app.batch_update():
+            await box.remove_children()
+            self.columns = [CompareColumn(c, i, rows, self.expanded, cursor=keep, width=width)
+                            for i, c in enumerate(view.columns)]
+            await box.mount_all(self.columns)
+            self.focus_index = min(self.focus_index, max(0, len(self.columns) - 1))
+            self._mark_focus()
+            box.loading = False
+            self._update_title()
         self.loading_done = True
 
-    def _fit_widths(self) -> None:
+    def _column_width(self, n: int) -> int:
         # Fill the screen when the columns fit; past that each keeps a readable width and the row scrolls.
-        n = max(1, len(self.columns))
-        width = max(MIN_COLUMN_WIDTH, (self.size.width or 160) // n)
+        return max(MIN_COLUMN_WIDTH, (self.size.width or 160) // max(1, n))
+
+    def _fit_widths(self) -> None:
+        width = self._column_width(len(self.columns))
         for col in self.columns:
             col.styles.width = width
 
@@ -221,7 +307,7 @@ class CompareScreen(Screen):
                 t.append(f" · step {self.columns[self.focus_index].cursor + 1}", style="dim")
             if not self.columns:
                 t.append(" · no runs for this scenario and variant", style="yellow")
-        self.query_one("#cmp-title", Static).update(t)
+        self.query_one("#cmp-title", Static).update(t, layout=False)  # fixed height: no relayout
 
     # ---- movement ------------------------------------------------------------------------------
     def _targets(self) -> list[CompareColumn]:
@@ -229,20 +315,20 @@ class CompareScreen(Screen):
             return []
         return list(self.columns) if self.sync else [self.columns[self.focus_index]]
 
-    def _move_to(self, k: int) -> None:
+    def move_to(self, k: int) -> None:
         for col in self._targets():
             col.set_cursor(k)
         self._update_title()
 
     def action_step(self, delta: int) -> None:
         if self.columns:
-            self._move_to(self.columns[self.focus_index].cursor + delta)
+            self.move_to(self.columns[self.focus_index].cursor + delta)
 
     def action_first(self) -> None:
-        self._move_to(0)
+        self.move_to(0)
 
     def action_last(self) -> None:
-        self._move_to(cd.row_count(self.view.columns))
+        self.move_to(cd.row_count(self.view.columns))
 
     def action_scroll(self, delta: int) -> None:
         for col in self._targets():
@@ -308,10 +394,7 @@ class CompareScreen(Screen):
         # Re-render in place: the data is already here, only the caps change.
         self.expanded = not self.expanded
         for col in self.columns:
-            col.expanded = self.expanded
-            for k, cell in enumerate(col.query(".cmp-cell")):
-                cell.update(command_cell(col.col, k, self.expanded))  # type: ignore[attr-defined]
-            col.set_cursor(col.cursor)
+            col.body.set_texts(col.cell_texts(self.expanded))
 
     def action_open(self) -> None:
         if not self.columns:
