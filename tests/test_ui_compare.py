@@ -227,6 +227,33 @@ async def test_plus_minus_pair_variant_scenario(small_db: Path) -> None:
         assert scr.scenario_id == "scen-a"
 
 
+async def test_many_columns_scroll_sideways_and_click_moves(small_db: Path) -> None:
+    db = open_db(small_db)
+    for i in range(4):  # 7 models: more than fit at 160 columns
+        _run(db, f"x{i}", f"extra-{i}", "incentivized", "scen-a", [("ls", "f")], {"j1": 0})
+    db.conn.close()
+    app = Host(lambda: CompareScreen(small_db, "scen-a", "incentivized"))
+    async with app.run_test(size=(160, 40)) as pilot:
+        scr = app.screen
+        await settle(pilot, scr)
+        assert len(scr.columns) == 4
+        for _ in range(3):
+            await pilot.press("plus")
+            await settle(pilot, scr)
+        assert len(scr.columns) == 7
+        box = scr.query_one("#cmp-cols")
+        assert box.max_scroll_x > 0 and box.scroll_x == 0
+        await pilot.press("left_square_bracket")  # focus wraps to the last column, which scrolls into view
+        await pilot.pause()
+        assert scr.focus_index == 6 and box.scroll_x > 0
+        await pilot.press("0")
+        col = scr.columns[6]
+        y = col.body.offsets[1] + 1 - int(col.body.scroll_offset.y)  # a line inside that column's 2nd cell
+        assert await pilot.click(col.body, offset=(5, y))
+        await pilot.pause()
+        assert scr.focus_index == 6 and all(c.cursor == 1 for c in scr.columns)
+
+
 async def test_open_focused_run_at_cursor_step(small_db: Path) -> None:
     app = Host(lambda: CompareScreen(small_db, "scen-a", "incentivized"))
     async with app.run_test(size=(160, 50)) as pilot:

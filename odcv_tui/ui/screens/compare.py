@@ -183,6 +183,7 @@ class CompareScreen(Screen):
         Binding("p", "scenario(-1)", "Prev scenario", show=False),
         Binding("e", "expand", "Expand"),
         Binding("o,enter", "open", "Open run"),
+        Binding("r", "reload", "Reload", show=False),
     ]
     DEFAULT_CSS = """
     CompareScreen #cmp-title { height: 1; padding: 0 1; background: $primary-background; }
@@ -389,6 +390,9 @@ class CompareScreen(Screen):
         at = names.index(self.scenario_id) if self.scenario_id in names else -delta
         self.scenario_id = names[(at + delta) % len(names)]
         self.reload()
+
+    def action_reload(self) -> None:
+        self.reload()  # e.g. to pick up runs that finished in Live since this screen opened
 
     def action_expand(self) -> None:
         # Re-render in place: the data is already here, only the caps change.
