@@ -171,3 +171,19 @@ async def test_runs_screen_pages_the_upstream_corpus(tmp_path: Path) -> None:
         assert len(rs.row_ids) == 200  # one page in widgets, not 950
         await pilot.press("G")
         await _settle(pilot, app, lambda: len(rs.row_ids) == 400)
+
+
+async def test_live_screen_persists_and_playback_from_trajectory(ui_db: Path) -> None:
+    app = OdcvApp(ui_db)
+    async with app.run_test(size=(160, 45)) as pilot:
+        await _settle(pilot, app, lambda: app.runs_screen.total == 3)
+        await pilot.press("3")
+        await _settle(pilot, app, lambda: type(app.screen).__name__ == "LiveScreen")
+        live = app.screen
+        await pilot.press("1")
+        await _settle(pilot, app, lambda: isinstance(app.screen, RunsScreen))
+        app.open_run("run-b")
+        await _settle(pilot, app, lambda: isinstance(app.screen, TrajectoryScreen) and app.screen.bundle is not None)
+        await pilot.press("p")
+        await _settle(pilot, app, lambda: app.screen is live)  # the same instance: its runs survived leaving
+        assert "play:run-b" in live.players

@@ -128,7 +128,9 @@ def parse_messages(path: Path, run_id: str) -> list[Step]:
             first_bash = next((c.parsed_args() or {} for c in calls if c.name == "bash"), {})
             cmd = first_bash.get("command")
             bad = [c.name for c in calls if c.parsed_args() is None]
-            steps.append(Step(run_id=run_id, idx=b.number, role="assistant", content=content or None,
+            # Upstream writes Python's repr of a missing message body: "None" is absence, not text.
+            steps.append(Step(run_id=run_id, idx=b.number, role="assistant",
+                              content=None if content in (None, "", "None") else content,
                               reasoning=f.get("reason") or None, tool_calls=calls,
                               command=cmd if isinstance(cmd, str) else None,
                               note="malformed_args" if bad else None))

@@ -45,6 +45,7 @@ class OdcvApp(App):
         self.db_path = Path(db_path)
         self.welcome = welcome
         self.runs_screen: RunsScreen | None = None
+        self.live_screen: Screen | None = None
 
     def on_mount(self) -> None:
         self.runs_screen = RunsScreen(self.db_path)
@@ -64,9 +65,9 @@ class OdcvApp(App):
 
     def _welcome_choice(self, choice: str | None) -> None:
         if choice == "oracle":
-            self._open("live", self.db_path, preset="oracle")
+            self.open_live(preset="oracle")
         elif choice == "model":
-            self._open("live", self.db_path)
+            self.open_live()
         elif choice == "import":
             self.notify("In a shell: odcv import upstream DIR   (or --download), then press R on the Runs screen.",
                         timeout=12)
@@ -123,8 +124,29 @@ class OdcvApp(App):
         else:
             self.notify("pick a run first: compare shows its scenario across models", severity="warning")
 
+    def open_live(self, **kwargs: Any) -> None:
+        """One Live screen for the app's lifetime (installed, so leaving it never cancels its runs)."""
+        if self.live_screen is None:
+            cls = self._screen_class("live")
+            if cls is None:
+                return
+            self.live_screen = cls(self.db_path, **kwargs)
+            self.install_screen(self.live_screen, name="live")
+            self.push_screen("live")
+            return
+        if self.live_screen in self.screen_stack:
+            while self.screen is not self.live_screen:
+                self.pop_screen()
+        else:
+            self.push_screen("live")
+        if kwargs.get("playback_run_id"):
+            self.live_screen.play(kwargs["playback_run_id"])  # type: ignore[attr-defined]
+
+    def open_playback(self, run_id: str) -> None:
+        self.open_live(playback_run_id=run_id)
+
     def action_live(self) -> None:
-        self._open("live", self.db_path)
+        self.open_live()
 
     def action_stats(self) -> None:
         self._open("stats", self.db_path)

@@ -42,6 +42,7 @@ class RunsScreen(Screen):
         Binding("s", "search", "search steps"),
         Binding("enter", "open", "open", show=False),
         Binding("c", "compare", "compare"),
+        Binding("p", "playback", "play back"),
         Binding("o", "sort_next", "sort"),
         Binding("O", "sort_reverse", "reverse", show=False),
         Binding("R", "refresh", "refresh"),
@@ -233,5 +234,11 @@ class RunsScreen(Screen):
     def action_compare(self) -> None:
         run_id = self.current_run_id()
         opener = getattr(self.app, "open_compare_for_run", None)
+        if run_id and opener:
+            opener(run_id)
+
+    def action_playback(self) -> None:
+        run_id = self.current_run_id()
+        opener = getattr(self.app, "open_playback", None)
         if run_id and opener:
             opener(run_id)

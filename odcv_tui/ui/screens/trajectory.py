@@ -35,6 +35,7 @@ class TrajectoryScreen(Screen):
         Binding("e", "expand", "expand output"),
         Binding("v", "toggle_verdicts", "verdicts"),
         Binding("c", "compare", "compare models"),
+        Binding("p", "playback", "play back"),
         Binding("escape,q", "app.pop_screen", "back"),
     ]
     DEFAULT_CSS = """
@@ -193,3 +194,8 @@ class TrajectoryScreen(Screen):
         opener = getattr(self.app, "open_compare", None)
         if self.bundle and opener:
             opener(self.bundle.run.scenario_id, self.bundle.run.variant)
+
+    def action_playback(self) -> None:
+        opener = getattr(self.app, "open_playback", None)
+        if opener:
+            opener(self.run_id)
