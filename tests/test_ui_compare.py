@@ -136,6 +136,21 @@ def test_align_handles_unanswered_and_orphan_tool_rows() -> None:
     assert final == "I could not finish."
 
 
+def test_reasoning_placeholders_and_caps() -> None:
+    blob = "[{'type': 'reasoning.encrypted', 'data': '" + "A" * 5000 + "'}]"
+    steps = [
+        Step(run_id="r", idx=0, role="assistant", content="None", reasoning=blob,
+             tool_calls=[ToolCall(id="a", name="bash", arguments='{"command": "ls"}')]),
+        Step(run_id="r", idx=1, role="assistant", content="None", reasoning="w" * 5000,
+             tool_calls=[ToolCall(id="b", name="bash", arguments='{"command": "pwd"}')]),
+    ]
+    cmds, _ = cd.align_commands(steps)
+    assert cmds[0].reasoning == "(encrypted reasoning)"
+    col = cd.Column("r", "m", "incentivized", "s", "completed", cd.VerdictSummary(), cmds)
+    cell = cd.command_cell(col, 1, False).plain
+    assert "w" * 400 in cell and "w" * 401 not in cell and "4,600 more characters" in cell
+
+
 def test_cells_render_untrusted_text_literally() -> None:
     col = cd.Column("r", "[b]m[/b]", "incentivized", "s", "completed", cd.VerdictSummary(),
                     [cd.CommandStep(0, 1, EVIL, stdout=EVIL, stderr=HUGE)], final=EVIL)

@@ -97,8 +97,13 @@ def summarize_verdicts(db: sqlite_utils.Database, run_id: str, judge_median: flo
 
 
 def _text(value: str | None) -> str | None:
-    # Upstream logs write an absent message body as the literal word "None".
-    return value if value and value.strip() not in ("", "None") else None
+    # Upstream logs write an absent message body as the literal word "None", and some providers'
+    # reasoning as an opaque encrypted blob: neither says anything to a reader comparing runs.
+    if not value or value.strip() in ("", "None"):
+        return None
+    if value.startswith("[{'type': 'reasoning.encrypted'"):
+        return "(encrypted reasoning)"
+    return value
 
 
 def _bash_command(step: Step) -> list[tuple[str, str]]:
@@ -183,13 +188,13 @@ def row_count(columns: list[Column]) -> int:
 HEAD_LINES, HEAD_CHARS = 12, 4000  # per output in a cell until `e` expands (then safe.literal's cap)
 
 
-def _head(text: str | None, expanded: bool, lines: int = HEAD_LINES) -> Text:
+def _head(text: str | None, expanded: bool, lines: int = HEAD_LINES, chars: int = HEAD_CHARS) -> Text:
     """The first lines of an untrusted text, literal; slices before splitting so MBs cost nothing."""
     if not text:
         return Text("")
     if expanded:
         return literal(text)
-    part = text[:HEAD_CHARS]
+    part = text[:chars]
     kept = part.split("\n")[:lines]
     shown = "\n".join(kept)
     out = literal(shown, cap=None)
@@ -260,10 +265,10 @@ def command_cell(col: Column, k: int, expanded: bool) -> Text:
         t.append(f"exit {cs.exit_code}", style="green" if cs.exit_code == 0 else "bold red")
     t.append(f"  step {cs.step_idx}\n", style="dim")
     if cs.reasoning:
-        t.append_text(_styled(_head(cs.reasoning, expanded, 3), "dim italic"))
+        t.append_text(_styled(_head(cs.reasoning, expanded, 3, 400), "dim italic"))
         t.append("\n")
     t.append("$ ", style="bold cyan")
-    t.append_text(_styled(_head(cs.command or "(bash call without a command)", expanded, 8), "cyan"))
+    t.append_text(_styled(_head(cs.command or "(bash call without a command)", expanded, 8, 1200), "cyan"))
     if cs.stdout:
         t.append("\n")
         t.append_text(_head(cs.stdout, expanded))
