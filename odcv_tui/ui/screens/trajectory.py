@@ -40,7 +40,7 @@ class TrajectoryScreen(Screen):
     ]
     DEFAULT_CSS = """
     TrajectoryScreen #run-info { height: auto; max-height: 4; padding: 0 1; background: $boost; }
-    TrajectoryScreen #steps { width: 44; }
+    TrajectoryScreen #steps { width: 44; text-wrap: nowrap; text-overflow: ellipsis; }
     TrajectoryScreen #detail { width: 1fr; padding: 0 1; }
     TrajectoryScreen #verdicts { width: 52; padding: 0 1; border-left: solid $primary; }
     TrajectoryScreen #verdicts.hidden { display: none; }

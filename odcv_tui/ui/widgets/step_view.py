@@ -61,7 +61,8 @@ def render_step(bundle: RunBundle, step: Step, *, expanded: bool = False) -> Ren
         parts.append(literal(f"[harness] {step.note}", style="italic yellow", cap=cap))
     if step.reasoning:
         parts += [_label("reasoning", "blue"), literal(step.reasoning, style="italic", cap=cap)]
-    if step.content:
+    # A tool row's content is the JSON echo of stdout/stderr/exit code sent back to the model: shown below.
+    if step.content and not (step.role == "tool" and (step.stdout is not None or step.exit_code is not None)):
         parts += [_label("content", "white"), literal(step.content, cap=cap)]
     for call in step.tool_calls:
         args = call.parsed_args()
