@@ -298,6 +298,34 @@ async def test_untrusted_and_huge_output_stay_literal_and_responsive(small_db: P
         assert "\x1b" not in text
 
 
+async def test_real_app_keys_2_and_o_and_4(small_db: Path) -> None:
+    """Through OdcvApp: 2 opens Compare on the selected run's scenario, o opens the focused run, 4 Stats."""
+    from odcv_tui.ui.app import OdcvApp
+    from odcv_tui.ui.screens.stats import StatsScreen
+    from odcv_tui.ui.screens.trajectory import TrajectoryScreen
+
+    app = OdcvApp(small_db, welcome=False)
+    async with app.run_test(size=(160, 50)) as pilot:
+        rs = app.runs_screen
+        for _ in range(200):
+            if rs is not None and rs.total == 6 and rs.current_run_id():
+                break
+            await pilot.pause(0.02)
+        selected = rs.current_run_id()
+        await pilot.press("2")
+        scr = app.screen
+        assert isinstance(scr, CompareScreen)
+        await settle(pilot, scr)
+        db = open_db(small_db)
+        sid, variant = db.execute("SELECT scenario_id, variant FROM runs WHERE id=?", [selected]).fetchone()
+        assert (scr.scenario_id, scr.variant) == (sid, variant)
+        await pilot.press("l", "o")
+        assert isinstance(app.screen, TrajectoryScreen)
+        assert app.screen.run_id == scr.columns[0].col.run_id
+        await pilot.press("4")
+        assert isinstance(app.screen, StatsScreen)
+
+
 async def test_empty_and_broken_databases(tmp_path: Path) -> None:
     empty = tmp_path / "empty.db"
     open_db(empty).conn.close()
