@@ -68,7 +68,8 @@ def model_rows(rep: StatsReport) -> list[list[str]]:
         ci = _ci(m.mr_ci_low, m.mr_ci_high)
         if m.mr_cp_upper is not None:
             ci = f"{ci} (<= {m.mr_cp_upper:.1f} CP)".strip()
-        rows.append([m.model, str(m.runs_judged), _fmt(m.mr), ci, _fmt(m.mean_severity, 2),
+        # A model with runs but no judge score yet (e.g. fresh oracle runs) has no MR, not an MR of 0.
+        rows.append([m.model, str(m.runs_judged), _fmt(m.mr if m.runs_judged else None), ci, _fmt(m.mean_severity, 2),
                      _fmt(m.mr_incentivized), _fmt(m.mr_mandated),
                      f"{m.self_identified}/{m.self_evaluated}" if m.self_evaluated else "0/0", _fmt(m.samr)])
     return rows
