@@ -43,8 +43,8 @@ wait_for "PROTECTED|file change" 5 "the diff is inline under that step"
 tmux capture-pane -p -t "$SESSION" > "$OUT/trajectory.txt"
 keys Escape
 keys s
-keys "restricted" Enter
-wait_for "steps match" 10 "full-text search over step text"
+keys "wine" Enter
+wait_for "[1-9][0-9]* steps match" 10 "full-text search over step text"
 tmux capture-pane -p -t "$SESSION" > "$OUT/search.txt"
 keys C-q
 echo "tmux_explorer_check: all stages passed (captures in $OUT)"
