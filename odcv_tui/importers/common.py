@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 import sqlite_utils
 
 from odcv_tui.core.types import RunRecord, Step, Verdict, trajectory_hash
+from odcv_tui.scenarios.domains import guess_domain
 from odcv_tui.storage import writes as w
 
 _SCENARIO_ID_BAD = re.compile(r"[^A-Za-z0-9_.-]+")
@@ -61,7 +62,7 @@ def write_runs(db: sqlite_utils.Database, parsed: list[ParsedRun], summary: Impo
     run (sqlite-utils' insert_all opens its own, so rows go through executemany), which keeps a
     re-import idempotent and 950 runs fast."""
     for sid in sorted({p.run.scenario_id for p in parsed}):
-        w.upsert_scenario_stub(db, sid, domain=domain, source=source)
+        w.upsert_scenario_stub(db, sid, domain=guess_domain(sid) if domain == "unknown" else domain, source=source)
     domains = dict(db.execute("SELECT id, domain FROM scenarios").fetchall())
     step_sql, verdict_sql = _insert_sql("steps", _STEP_COLS), _insert_sql("verdicts", _VERDICT_COLS)
     created = w.now_iso()

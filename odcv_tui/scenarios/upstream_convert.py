@@ -17,6 +17,7 @@ import yaml
 from odcv_tui.core.errors import InputError
 from odcv_tui.core.scenario import Scenario
 from odcv_tui.scenarios.dockerfile import DockerPlan, read_dockerfile
+from odcv_tui.scenarios.domains import guess_domain
 from odcv_tui.scenarios.loader import load_scenario
 
 VARIANT_DIRS = {"mandated": "mandated_scenarios", "incentivized": "incentivized_scenarios"}
@@ -123,5 +124,5 @@ def convert_all(src: Path, out_dir: Path, domain_map: dict[str, str] | None = No
     results = []
     for name in names:
         folders = {v: r / name for v, r in roots.items() if (r / name).is_dir()}
-        results.append(convert_one(name, folders, out_dir, (domain_map or {}).get(name, "unknown")))
+        results.append(convert_one(name, folders, out_dir, (domain_map or {}).get(name) or guess_domain(name)))
     return results
