@@ -66,6 +66,7 @@ class RunsScreen(Screen):
         self._fetching = False
         self.row_ids: list[str] = []
         self.hits: list[SearchHit] = []
+        self.searches_done = 0  # lets tests and `odcv screenshots` wait for a search to land
         self.generation = 0  # bumps on every new query so late pages of an old query are dropped
 
     def compose(self) -> ComposeResult:
@@ -203,6 +204,7 @@ class RunsScreen(Screen):
 
     def _show_hits(self, text: str, hits: list[SearchHit]) -> None:
         self.hits = hits
+        self.searches_done += 1
         table = self.query_one("#hits", DataTable)
         table.clear()
         for i, h in enumerate(hits):
