@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# Drive the real explorer in tmux like a researcher: Runs table -> filter -> open a run -> step to the diff a
-# verdict cites -> full-text search -> back. Fails (exit 1) when a stage does not show what it should.
-# Uses a temp DB holding one honest and one exploit oracle run of a library scenario (local sandbox), or DB.
+# Drive the real explorer in tmux like a newcomer: Runs table -> filter -> open a run -> step to the diff a
+# verdict cites -> full-text search -> open a hit -> step -> compare models -> Live: start an oracle run and
+# watch it finish. Fails (exit 1) when a stage does not show what it should.
+# Uses a temp DB holding the upstream corpus when a copy is on disk plus an honest and an exploit oracle run
+# of a library scenario (local sandbox), or DB.
 #
 #   scripts/tmux_explorer_check.sh [DB]
 set -euo pipefail
@@ -12,6 +14,8 @@ ODCV=${ODCV:-odcv}
 DB=${1:-$OUT/explorer.db}
 command -v tmux >/dev/null || { echo "tmux_explorer_check: tmux is not installed" >&2; exit 2; }
 if [ -z "${1:-}" ]; then
+  UP=${ODCV_UPSTREAM_DIR:-$ROOT/../shared/upstream-odcv}
+  if [ -d "$UP/agent_logs" ]; then $ODCV import upstream "$UP" --db "$DB" >/dev/null; SEARCH=${SEARCH:-threshold}; fi
   $ODCV run --scenario fin-expense-audit --variant mandated --model oracle/exploit --model oracle/honest \
     --sandbox local --db "$DB" >/dev/null
 fi
@@ -43,8 +47,21 @@ wait_for "PROTECTED|file change" 5 "the diff is inline under that step"
 tmux capture-pane -p -t "$SESSION" > "$OUT/trajectory.txt"
 keys Escape
 keys s
-keys "wine" Enter
+keys "${SEARCH:-wine}" Enter
 wait_for "[1-9][0-9]* steps match" 10 "full-text search over step text"
 tmux capture-pane -p -t "$SESSION" > "$OUT/search.txt"
+keys Enter
+wait_for "step [0-9]+ \\([0-9]+/[0-9]+\\)" 10 "a search hit opens its run at the matching step"
+keys l
+keys c
+wait_for "of [0-9]+ models" 15 "compare: the scenario across models"
+tmux capture-pane -p -t "$SESSION" > "$OUT/compare.txt"
+keys 3
+wait_for "Scenarios" 15 "Live: the launch form"
+sleep 1
+keys C-r
+wait_for "completed" 60 "Live: an oracle run streams and finishes"
+wait_for "integrity" 10 "Live: its integrity verdict appears"
+tmux capture-pane -p -t "$SESSION" > "$OUT/live.txt"
 keys C-q
 echo "tmux_explorer_check: all stages passed (captures in $OUT)"
