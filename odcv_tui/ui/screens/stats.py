@@ -171,6 +171,8 @@ class StatsScreen(Screen):
                 db.conn.close()
         except (OdcvError, sqlite3.Error, ValueError) as exc:
             error = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        except Exception as exc:  # noqa: BLE001  a bug must not leave the spinner up forever: say it in one line
+            error = f"internal error: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
         self.app.call_from_thread(self._show, gen, report, error, time.perf_counter() - start)
 
     def _show(self, gen: int, report: StatsReport | None, error: str | None, seconds: float) -> None:
