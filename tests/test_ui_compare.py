@@ -346,17 +346,24 @@ async def test_empty_and_broken_databases(tmp_path: Path) -> None:
 
 # ---- over the real upstream corpus ---------------------------------------------------------------
 
+_UPSTREAM_CACHE: list[Path] = []
+
+
 @pytest.fixture(scope="session")
 def upstream_db(tmp_path_factory) -> Path:
-    """The real corpus imported once per session (test_ui_stats imports this fixture too)."""
+    """The real corpus imported once per session (test_ui_stats imports this fixture; the module-level
+    cache makes the two modules share one import, since each import of a fixture registers its own)."""
     if not UPSTREAM.is_dir():
         pytest.skip("upstream corpus not present")
+    if _UPSTREAM_CACHE and _UPSTREAM_CACHE[0].exists():
+        return _UPSTREAM_CACHE[0]
     from odcv_tui.importers.upstream import import_upstream
 
     path = tmp_path_factory.mktemp("up") / "up.db"
     db = open_db(path)
     import_upstream(db, UPSTREAM)
     db.conn.close()
+    _UPSTREAM_CACHE.append(path)  # only once complete, so a failed import is never reused
     return path
 
 
