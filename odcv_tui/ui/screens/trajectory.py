@@ -18,6 +18,7 @@ from textual.widgets.option_list import Option
 from odcv_tui.storage import open_db
 from odcv_tui.ui.data import RunBundle, load_bundle
 from odcv_tui.ui.safe import clean
+from odcv_tui.ui.widgets.lazy_view import LazyView
 from odcv_tui.ui.widgets.step_view import render_step, step_label, verdict_text
 
 
@@ -60,8 +61,7 @@ class TrajectoryScreen(Screen):
         yield Static(Text("loading…"), id="run-info")
         with Horizontal():
             yield OptionList(id="steps")
-            with VerticalScroll(id="detail"):
-                yield Static(id="step-body")
+            yield LazyView(id="detail")
             with VerticalScroll(id="verdicts", classes="hidden" if self.blind else ""):
                 yield Static(id="verdict-body")
         yield Footer()
@@ -119,19 +119,20 @@ class TrajectoryScreen(Screen):
 
     def _show(self) -> None:
         if not self.bundle or not self.bundle.steps:
-            self.query_one("#step-body", Static).update(Text("this run has no stored steps", style="dim"))
+            self.query_one("#detail", LazyView).show(Text("this run has no stored steps", style="dim"))
             return
         self.pos = max(0, min(self.pos, len(self.bundle.steps) - 1))
         step = self.bundle.steps[self.pos]
         bundle = self.bundle if not self.blind else RunBundle(self.bundle.run, self.bundle.steps, self.bundle.changes,
                                                               [], self.bundle.replays)
         self.body = render_step(bundle, step, expanded=self.expanded)  # kept for tests and label mode
-        self.query_one("#step-body", Static).update(self.body)
-        self.query_one("#detail", VerticalScroll).scroll_home(animate=False)
+        self.query_one("#detail", LazyView).show(self.body)
         steps = self.query_one("#steps", OptionList)
         if steps.highlighted != self.pos:
             steps.highlighted = self.pos
-        self.sub_title = f"step {step.idx} ({self.pos + 1}/{len(self.bundle.steps)})"
+        # On the step list's border, not the screen sub_title: a title change repaints the whole Header
+        # and doubled the cost of a keypress (41 -> 20 ms measured in benchmarks/bench_tui.py).
+        steps.border_title = f"step {step.idx} ({self.pos + 1}/{len(self.bundle.steps)})"
 
     @property
     def current_idx(self) -> int | None:
@@ -160,8 +161,7 @@ class TrajectoryScreen(Screen):
         self._show()
 
     def action_scroll(self, delta: int) -> None:
-        detail = self.query_one("#detail", VerticalScroll)
-        detail.scroll_relative(y=delta * 3, animate=False)
+        self.query_one("#detail", LazyView).scroll_relative(y=delta * 3, animate=False)
 
     def _jump(self, candidates: list[int], delta: int) -> None:
         cur = self.current_idx
