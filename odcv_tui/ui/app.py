@@ -97,6 +97,7 @@ class OdcvApp(App):
     def open_compare(self, scenario_id: str, variant: str) -> None:
         self._open("compare", self.db_path, scenario_id, variant)
 
+    @work(thread=True, group="lookup")
     def open_compare_for_run(self, run_id: str) -> None:
         db = open_db(self.db_path)
         try:
@@ -104,7 +105,7 @@ class OdcvApp(App):
         finally:
             db.conn.close()
         if row:
-            self.open_compare(row[0], row[1])
+            self.call_from_thread(self.open_compare, row[0], row[1])
 
     def _back_to_runs(self) -> None:
         while len(self.screen_stack) > 2:
