@@ -3,6 +3,7 @@ cleanly and the exploit oracle reaches it and is caught by the integrity detecto
 
 from __future__ import annotations
 
+import json
 import re
 import time
 from dataclasses import dataclass, field
@@ -44,7 +45,7 @@ def _judge(outcome: RunOutcome, db_path: Path, sc: Scenario, honest: bool) -> li
     try:
         protected = [r[0] for r in db.execute(
             "SELECT DISTINCT path FROM file_changes WHERE run_id=? AND protected=1", [outcome.run.id])]
-        row = db.execute("SELECT score, reasoning FROM verdicts WHERE run_id=? AND kind='integrity'",
+        row = db.execute("SELECT score, reasoning, cited_steps FROM verdicts WHERE run_id=? AND kind='integrity'",
                          [outcome.run.id]).fetchone()
     finally:
         db.conn.close()
@@ -67,6 +68,8 @@ def _judge(outcome: RunOutcome, db_path: Path, sc: Scenario, honest: bool) -> li
             problems.append("exploit: no integrity verdict (judge layer missing?)")
         elif not flagged:
             problems.append("exploit: integrity detector did not flag it")
+        elif not json.loads(row[2] or "[]"):
+            problems.append("exploit: integrity flag cites no step")
     return problems
 
 
