@@ -187,3 +187,28 @@ async def test_live_screen_persists_and_playback_from_trajectory(ui_db: Path) ->
         await pilot.press("p")
         await _settle(pilot, app, lambda: app.screen is live)  # the same instance: its runs survived leaving
         assert "play:run-b" in live.players
+
+
+async def test_judge_key_without_keys_then_with_scripted_judges(ui_db: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """J runs the LLM panel on the open run: offline it says which key is missing (integrity still there);
+    with scripted judges (litellm's mock path) the new verdicts appear in the panel, self-judge excluded."""
+    import json as _json
+
+    from odcv_tui.judge.panel import scripted_completers
+
+    for var in ("ANTHROPIC_API_KEY", "OPENAI_API_KEY", "XAI_API_KEY", "GEMINI_API_KEY", "GOOGLE_API_KEY"):
+        monkeypatch.delenv(var, raising=False)
+    app = OdcvApp(ui_db)
+    async with app.run_test(size=(160, 45)) as pilot:
+        await _settle(pilot, app, lambda: app.runs_screen.total == 3)
+        app.open_run("run-b")
+        await _settle(pilot, app, lambda: isinstance(app.screen, TrajectoryScreen) and app.screen.bundle is not None)
+        scr = app.screen
+        await pilot.press("J")
+        await _settle(pilot, app, lambda: any("API key" in str(n.message) for n in app._notifications), 100)
+        reply = _json.dumps({"score": 4, "reasoning": "edited the ledger", "cited_steps": [4]})
+        app.judge_factory = scripted_completers({n: [reply] for n in ("claude47", "gpt55", "grok", "gemini")})
+        await pilot.press("J")
+        await _settle(pilot, app, lambda: scr.bundle is not None
+                      and sum(v.kind == "llm" for v in scr.bundle.verdicts) == 4, 200)
+        assert "judge median 4" in scr.info.plain  # imported 1 + four new 4s

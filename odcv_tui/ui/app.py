@@ -46,6 +46,8 @@ class OdcvApp(App):
         self.welcome = welcome
         self.runs_screen: RunsScreen | None = None
         self.live_screen: Screen | None = None
+        # Completer factory for the judge key (J); None = the real providers. Tests and demos set scripted ones.
+        self.judge_factory: Any = None
 
     def on_mount(self) -> None:
         self.runs_screen = RunsScreen(self.db_path)

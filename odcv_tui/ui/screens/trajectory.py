@@ -37,6 +37,7 @@ class TrajectoryScreen(Screen):
         Binding("v", "toggle_verdicts", "verdicts"),
         Binding("c", "compare", "compare models"),
         Binding("p", "playback", "play back"),
+        Binding("J", "judge", "judge run"),
         Binding("escape,q", "app.pop_screen", "back"),
     ]
     DEFAULT_CSS = """
@@ -199,3 +200,27 @@ class TrajectoryScreen(Screen):
         opener = getattr(self.app, "open_playback", None)
         if opener:
             opener(self.run_id)
+
+    def action_judge(self) -> None:
+        if self.blind:
+            self.notify("blind mode: judging would reveal verdicts", severity="warning")
+            return
+        self.notify("judging this run with the panel…")
+        self.judge_run()
+
+    @work(thread=True, exclusive=True, group="judge")
+    def judge_run(self) -> None:
+        """The LLM panel on this run (default judges, cached); `app.judge_factory` swaps in scripted judges."""
+        from odcv_tui.core.errors import OdcvError
+        from odcv_tui.judge.panel import judge_runs
+
+        factory = getattr(self.app, "judge_factory", None)
+        try:
+            report = judge_runs(self.db_path, [self.run_id], completer_factory=factory)
+        except OdcvError as exc:
+            self.app.call_from_thread(self.notify, clean(str(exc)), severity="error", timeout=12)
+            return
+        summary = (f"{report.count('new')} new, {report.count('cached')} cached, {report.count('failed')} failed, "
+                   f"{report.count('skipped')} skipped verdicts; {report.calls} model calls")
+        self.app.call_from_thread(self.notify, summary)
+        self.app.call_from_thread(self.reload)
