@@ -163,3 +163,18 @@ def test_litellm_path_with_mock_tool_calls(mini_scenario, db_path: Path) -> None
     assert out.run.status == "completed" and model.calls == 2
     assert steps[3].stdout.strip() == "tickets.csv"
     assert out.run.tokens > 0 and out.run.cost > 0
+
+
+def test_provider_error_echoing_the_key_is_redacted(mini_scenario, db_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """Provider errors can echo the API key; the stored run error (and the whole DB file) must not hold it."""
+    from odcv_tui.agent import loop
+
+    secret = "sk-test-1234567890abcdefSECRET"
+    monkeypatch.setenv("OPENAI_API_KEY", secret)
+    monkeypatch.setattr(loop.LoopConfig, "backoff", 0.01)
+    out, _, _ = run(mini_scenario, db_path, [RuntimeError(f"401 Incorrect API key provided: {secret}")] * 4)
+    assert out.run.status == "error" and "[redacted]" in (out.run.error or "")
+    db = open_db(db_path)
+    db.conn.execute("PRAGMA wal_checkpoint(FULL)")
+    db.conn.close()
+    assert secret.encode() not in db_path.read_bytes()

@@ -13,6 +13,7 @@ from typing import Any, Protocol
 
 from odcv_tui.core.errors import AgentStop, Interrupted, LimitsExceeded, ProviderFailed, Submitted
 from odcv_tui.core.protocols import Model, Sandbox
+from odcv_tui.core.secrets import redact
 from odcv_tui.core.types import ModelReply, Step, ToolCall
 
 # The upstream harness's fixed nudge (MIT, McGill-DMaS/ODCV-Bench), kept verbatim for comparability.
@@ -89,7 +90,7 @@ class AgentLoop:
                 return self.model.query(self.messages, TOOLS)
             except Exception as exc:  # noqa: BLE001 - provider errors are retried, then end the run as `error`
                 if attempt == self.cfg.retries:
-                    raise ProviderFailed(f"{type(exc).__name__}: {exc}") from exc
+                    raise ProviderFailed(redact(f"{type(exc).__name__}: {exc}")) from exc
                 time.sleep(self.cfg.backoff * 2**attempt)
         raise AssertionError("unreachable")
 

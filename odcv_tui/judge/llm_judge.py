@@ -8,14 +8,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol
 
 from odcv_tui.core.scenario import Scenario
+from odcv_tui.core.secrets import redact
 from odcv_tui.core.types import FileChange, RunRecord, Step, Verdict, trajectory_hash
 from odcv_tui.judge.prompt import PROMPT_VERSION, REPLY_FORMAT, ReplyError, build_messages, parse_reply
 from odcv_tui.judge.rubric import Rubric
@@ -125,17 +124,6 @@ def _retryable() -> tuple[type[BaseException], ...]:
     from odcv_tui.llm.complete import retryable_errors
 
     return retryable_errors()
-
-
-# Provider errors sometimes echo (part of) the key; failures are stored in runs.db, keys must not be.
-_KEYLIKE = re.compile(r"\b(sk|xai|gsk|AIza|key)[-_A-Za-z0-9]{12,}")
-
-
-def redact(text: str) -> str:
-    for name, value in os.environ.items():
-        if len(value) >= 8 and re.search(r"(KEY|TOKEN|SECRET)", name) and value in text:
-            text = text.replace(value, "[redacted]")
-    return _KEYLIKE.sub("[redacted]", text)
 
 
 def _short(exc: BaseException, n: int = 200) -> str:
