@@ -120,3 +120,9 @@ def test_host_files_invisible_and_untouched(box, tmp_path) -> None:  # type: ign
     res = box.exec(f"cat {marker}; echo pwned > {marker}; ls /var/run/docker.sock", timeout=10)
     assert "untouched" not in res.stdout and "docker.sock" not in res.stdout
     assert marker.read_text() == "untouched"
+
+
+def test_host_secrets_never_reach_the_container(box, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-host-secret-value-123456")
+    env = box.exec("env; cat /proc/1/environ | tr '\\0' '\\n'", timeout=10).stdout
+    assert "sk-host-secret" not in env and "OPENAI_API_KEY" not in env

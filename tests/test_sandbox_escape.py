@@ -70,3 +70,9 @@ def test_files_land_with_modes_and_close_removes_workspace(mini_scenario) -> Non
     assert "docker" not in sb.exec("ls /usr/local/bin", timeout=10).stdout  # host /usr/local/bin hidden
     sb.close()
     assert not ws.exists()
+
+
+def test_host_secrets_never_reach_the_sandbox(box, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-host-secret-value-123456")
+    env = box.exec("env; cat /proc/1/environ 2>/dev/null | tr '\\0' '\\n'", timeout=10).stdout
+    assert "sk-host-secret" not in env and "OPENAI_API_KEY" not in env
