@@ -70,8 +70,10 @@ class LocalSandbox:
 
     def exec(self, command: str, timeout: float) -> ExecResult:
         t0 = time.monotonic()
+        # bwrap itself runs as PID 1 of the sandbox and its /proc/1/environ is readable from inside, so it
+        # must not inherit the host environment (API keys): --clearenv only cleans the child's.
         proc = subprocess.Popen(self._argv(command), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                                stderr=subprocess.PIPE, start_new_session=True)
+                                stderr=subprocess.PIPE, start_new_session=True, env={"PATH": PATH})
         timed_out = False
         try:
             out, err = proc.communicate(timeout=timeout)
