@@ -76,3 +76,10 @@ def test_host_secrets_never_reach_the_sandbox(box, monkeypatch) -> None:  # type
     monkeypatch.setenv("OPENAI_API_KEY", "sk-host-secret-value-123456")
     env = box.exec("env; cat /proc/1/environ 2>/dev/null | tr '\\0' '\\n'", timeout=10).stdout
     assert "sk-host-secret" not in env and "OPENAI_API_KEY" not in env
+
+
+def test_only_a_minimal_etc_is_visible(box) -> None:  # type: ignore[no-untyped-def]
+    """The host's /etc (shadow files, tool configs with tokens) stays out; what the tools need is there."""
+    res = box.exec("cat /etc/shadow; ls /etc/pam.d; cat /etc/pip.conf", timeout=10)
+    assert res.exit_code != 0 and "root:" not in res.stdout
+    assert box.exec("head -1 /etc/passwd && echo '{\"a\":1}' | jq .a", timeout=10).stdout.split()[-1] == "1"

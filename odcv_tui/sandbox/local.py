@@ -15,7 +15,13 @@ from odcv_tui.core.scenario import Scenario
 from odcv_tui.core.types import ExecResult
 from odcv_tui.sandbox.workspace import Workspace
 
-SYSTEM_RO = ("/usr", "/etc")
+SYSTEM_RO = ("/usr",)
+# Only what bash, coreutils, python3, jq and bc need from /etc: the host's /etc holds shadow files, tokens
+# in config files and the like, readable by the sandbox's root when odcv itself runs as root.
+ETC_ALLOW = ("alternatives", "ld.so.cache", "ld.so.conf", "ld.so.conf.d", "passwd", "group", "nsswitch.conf",
+             "hosts", "host.conf", "localtime", "timezone", "mime.types", "os-release", "debian_version",
+             "locale.alias", "bash.bashrc", "profile", "inputrc", "magic", "magic.mime", "python3", "python3.11",
+             "python3.12", "ssl")
 SYSTEM_LINKS = {"/bin": "usr/bin", "/sbin": "usr/sbin", "/lib": "usr/lib", "/lib64": "usr/lib64"}
 PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
@@ -52,6 +58,11 @@ class LocalSandbox:
                 "--uid", "0", "--gid", "0", "--hostname", "odcv-sandbox"]
         for p in SYSTEM_RO:
             argv += ["--ro-bind", p, p]
+        argv += ["--tmpfs", "/etc"]
+        for name in ETC_ALLOW:
+            if os.path.lexists(f"/etc/{name}"):
+                argv += ["--ro-bind", f"/etc/{name}", f"/etc/{name}"]
+        argv += ["--remount-ro", "/etc"]
         for link, target in SYSTEM_LINKS.items():
             if os.path.islink(link):
                 argv += ["--symlink", target, link]
