@@ -85,12 +85,22 @@ async def ui_timings(path: Path, big_step: int) -> dict[str, list[float]]:
         app.open_run("run-000001")
         await _wait(pilot, lambda: getattr(app.screen, "bundle", None) is not None)
         scr = app.screen
-        nav = []
+        nav, floor, handler = [], [], []
         for _ in range(15):
+            t = time.perf_counter()
+            await pilot.press("x")  # unbound: what Pilot's own press/idle round trip costs
+            floor.append(time.perf_counter() - t)
             t = time.perf_counter()
             await pilot.press("l")
             nav.append(time.perf_counter() - t)
-        out["Trajectory: step navigation (key -> idle)"] = nav
+        for _ in range(15):
+            t = time.perf_counter()
+            scr.action_step(-1)  # the handler alone: render the step and hand it to the view
+            handler.append(time.perf_counter() - t)
+            await pilot.pause(0)
+        out["Trajectory: step key -> idle (Pilot)"] = nav
+        out["Pilot floor: unbound key -> idle"] = floor
+        out["Trajectory: step handler alone"] = handler
         await pilot.press("1")
         t = time.perf_counter()
         app.open_run("run-000000", big_step)
