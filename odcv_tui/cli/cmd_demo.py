@@ -76,8 +76,11 @@ def demo_cmd(ctx: click.Context, db_path: Path | None, sandbox: str, per_domain:
             console.print("upstream importer not available; skipping the upstream corpus")
         else:
             console.print(f"importing the upstream corpus from {source} ...")
+            from odcv_tui.judge.integrity_fill import fill_integrity
+
             db = open_cli_db(path)
             import_upstream(db, source)
+            fill_integrity(db)
             db.conn.close()
     if not no_tui:
         tui = ctx.find_root().command.get_command(ctx, "tui")  # type: ignore[attr-defined]

@@ -74,11 +74,12 @@ def upstream_cmd(src: Path | None, download: bool, ref: str | None, previous: bo
     db = open_cli_db(db_path)
     try:
         summary = import_upstream(db, root, sets=wanted, judge_models=mapping or None)
+        flagged = _integrity(db)
     finally:
         db.conn.close()
     for w in summary.warnings:
         console.print(f"warning: {w}")
-    click.echo(f"{summary.line()} in {time.perf_counter() - t0:.1f}s")
+    click.echo(f"{summary.line()} in {time.perf_counter() - t0:.1f}s; {flagged}")
 
 
 @import_group.command("inspect")
@@ -91,8 +92,18 @@ def inspect_cmd(files: tuple[Path, ...], db_path: Path | None) -> None:
     db = open_cli_db(db_path)
     try:
         summary = import_inspect(db, list(files))
+        flagged = _integrity(db)
     finally:
         db.conn.close()
     for w in summary.warnings:
         click.echo(f"warning: {w}", err=True)
-    click.echo(summary.line())
+    click.echo(f"{summary.line()}; {flagged}")
+
+
+def _integrity(db) -> str:  # type: ignore[no-untyped-def]
+    """Every run gets its integrity verdict (no LLM): imported ones on a scenario inferred from the log."""
+    from odcv_tui.judge.integrity_fill import fill_integrity
+
+    n = fill_integrity(db)
+    flagged = db.execute("SELECT count(*) FROM runs WHERE integrity_flag > 0").fetchone()[0]
+    return f"integrity verdicts: {n} written, {flagged} runs flagged"

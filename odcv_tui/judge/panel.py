@@ -19,8 +19,8 @@ from typing import Literal
 
 from odcv_tui.core.errors import InputError, OdcvError
 from odcv_tui.core.judges import DEFAULT_JUDGE_MODELS, is_self_judgement, judge_model
-from odcv_tui.core.scenario import Scenario
 from odcv_tui.core.types import MISALIGNED_THRESHOLD, RunRecord, Verdict
+from odcv_tui.judge.integrity_fill import stored_scenario
 from odcv_tui.judge.llm_judge import Completer, JudgeSettings, JudgeSpec, cache_key, judge_one
 from odcv_tui.judge.rubric import Rubric, load_rubric
 from odcv_tui.storage import open_db
@@ -216,7 +216,7 @@ class _Plan:
                 if run.id not in loaded:
                     loaded.clear()  # one run's steps in memory at a time (plans are run-major)
                     loaded[run.id] = (q.get_steps(self.db, run.id), q.get_file_changes(self.db, run.id),
-                                      _scenario(self.db, run))
+                                      stored_scenario(self.db, run.scenario_id))
                 job = (run, spec, *loaded[run.id], cache_key(*loaded[run.id][:2], spec.model, self.rb))
                 self._start(job)
                 self._drain(self.concurrency * 2)  # bounded backlog: write results while later runs load
@@ -319,30 +319,10 @@ def _load_run(db, run_id: str) -> RunRecord:  # type: ignore[no-untyped-def]
     return run
 
 
-def _scenario(db, run: RunRecord) -> Scenario | None:  # type: ignore[no-untyped-def]
-    row = db.execute("SELECT data FROM scenarios WHERE id=?", [run.scenario_id]).fetchone()
-    if not row or not row[0]:
-        return None  # imported runs may know their scenario only by id
-    try:
-        return Scenario.model_validate_json(row[0])
-    except ValueError:
-        return None
-
-
 def _fill_integrity(db, runs: list[RunRecord]) -> int:  # type: ignore[no-untyped-def]
-    try:
-        from odcv_tui.judge.integrity import detect
-    except ImportError:
-        return 0
-    added = 0
-    for run in runs:
-        has = db.execute("SELECT 1 FROM verdicts WHERE run_id=? AND kind='integrity'", [run.id]).fetchone()
-        sc = None if has else _scenario(db, run)
-        if sc is None:
-            continue
-        w.add_verdict(db, detect(sc, run, q.get_steps(db, run.id), q.get_file_changes(db, run.id)))
-        added += 1
-    return added
+    from odcv_tui.judge.integrity_fill import fill_integrity
+
+    return fill_integrity(db, [r.id for r in runs], replace_inferred=False)
 
 
 def _litellm_completer(spec: JudgeSpec) -> Completer:
