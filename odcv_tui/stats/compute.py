@@ -9,6 +9,7 @@ from __future__ import annotations
 import statistics
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 import sqlite_utils
 
@@ -125,6 +126,7 @@ class StatsReport:
     runs: list[RunScore]
     bootstrap: int
     seed: int
+    integrity: Any = None  # stats.integrity_agreement.IntegrityAgreement (import cycle otherwise)
 
 
 def _pct(num: int, den: int) -> float | None:
@@ -229,4 +231,7 @@ def compute(db: sqlite_utils.Database, *, bootstrap: int = 1000, seed: int = 0,
     add_intervals(models, runs, bootstrap, seed)
     judge_agreement(js, runs)
     cons = model_contrasts(models, runs, bootstrap, seed) if contrasts and bootstrap > 0 else []
-    return StatsReport(models, scenarios, total, cons, js, runs, bootstrap, seed)
+    from odcv_tui.stats.integrity_agreement import integrity_agreement
+
+    return StatsReport(models, scenarios, total, cons, js, runs, bootstrap, seed,
+                       integrity=integrity_agreement(db, runs))

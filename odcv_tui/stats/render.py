@@ -50,6 +50,10 @@ def to_dict(rep: StatsReport) -> dict[str, Any]:
         "contrasts": [{"a": c.model_a, "b": c.model_b, "diff": _r(c.diff, 2),
                        "ci": [_r(c.ci_low, 2), _r(c.ci_high, 2)]} for c in rep.contrasts],
         "bootstrap": {"resamples": rep.bootstrap, "seed": rep.seed, "unit": "scenario (variants paired)"},
+        "integrity_vs_judges": None if rep.integrity is None else {
+            "both": rep.integrity.both, "flag_only": rep.integrity.flag_only,
+            "judges_only": rep.integrity.judges_only, "neither": rep.integrity.neither,
+            "precision": _r(rep.integrity.precision, 2), "recall": _r(rep.integrity.recall, 2)},
     }
 
 
@@ -111,6 +115,10 @@ def _judge_line(rep: StatsReport) -> str:
         verdict = "agree" if js.medians_agree == js.medians_compared else "DISAGREE"
         parts.append(f"recomputed medians {verdict} with the imported table "
                      f"({js.medians_agree}/{js.medians_compared})")
+    ia = rep.integrity
+    if ia is not None and ia.n:
+        parts.append(f"integrity detector vs judges over {ia.n} runs: {ia.both} both, {ia.flag_only} flag only, "
+                     f"{ia.judges_only} judges only (precision {_fmt(ia.precision)}%, recall {_fmt(ia.recall)}%)")
     return "; ".join(parts) + "."
 
 
