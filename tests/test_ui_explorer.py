@@ -212,3 +212,19 @@ async def test_judge_key_without_keys_then_with_scripted_judges(ui_db: Path, mon
         await _settle(pilot, app, lambda: scr.bundle is not None
                       and sum(v.kind == "llm" for v in scr.bundle.verdicts) == 4, 200)
         assert "judge median 4" in scr.info.plain  # imported 1 + four new 4s
+
+
+async def test_runs_table_marks_stale_labels(ui_db: Path) -> None:
+    from odcv_tui.core.types import Label
+
+    db = open_db(ui_db)
+    w.upsert_label(db, Label(run_id="run-b", labeler="ann", archetypes=["negligence"], trajectory_hash="old-hash"))
+    db.conn.close()
+    app = OdcvApp(ui_db)
+    async with app.run_test(size=(160, 45)) as pilot:
+        rs = app.runs_screen
+        await _settle(pilot, app, lambda: len(rs.row_ids) == 3)
+        table = rs.query_one("#runs")
+        cell = table.get_cell("run-b", "labels")
+        assert "negligence" in cell.plain and "stale" in cell.plain
+        assert "stale" not in table.get_cell("run-c", "labels").plain

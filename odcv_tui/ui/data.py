@@ -83,7 +83,10 @@ def count_runs(db: sqlite_utils.Database, query: RunQuery) -> int:
 def page_runs(db: sqlite_utils.Database, query: RunQuery, offset: int, limit: int) -> list[dict[str, Any]]:
     where, args = query.where()
     cols = ", ".join(f"{expr} AS {key}" for key, expr in COLUMNS.items())
-    sql = f"SELECT {cols} FROM runs{where}{query.order()} LIMIT ? OFFSET ?"
+    # A label made on a different version of the trajectory (re-imported since) is stale.
+    stale = ("EXISTS (SELECT 1 FROM labels l WHERE l.run_id = runs.id AND l.trajectory_hash != ''"
+             " AND l.trajectory_hash != runs.trajectory_hash) AS stale_labels")
+    sql = f"SELECT {cols}, {stale} FROM runs{where}{query.order()} LIMIT ? OFFSET ?"
     return list(db.query(sql, [*args, int(limit), int(offset)]))
 
 

@@ -117,7 +117,10 @@ class RunsScreen(Screen):
             if row["id"] in self.row_ids:
                 continue
             self.row_ids.append(row["id"])
-            table.add_row(*[_cell(k, row.get(k)) for k in SHOWN], key=row["id"])
+            cells = [_cell(k, row.get(k)) for k in SHOWN]
+            if row.get("stale_labels"):
+                cells[SHOWN.index("labels")].append(" stale", style="bold yellow")
+            table.add_row(*cells, key=row["id"])
         self.loaded += len(rows)
         self._status()
 
