@@ -4,10 +4,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 python3 -m pip install -q --disable-pip-version-check -e . 2>&1 | grep -v "Running pip as the 'root'" || true
-if ! command -v bwrap >/dev/null 2>&1; then
+if ! command -v bwrap >/dev/null 2>&1 || [ ! -x /usr/bin/python3 ] || ! command -v jq >/dev/null 2>&1; then
   echo "installing bubblewrap (the local sandbox)"
-  if [ "$(id -u)" = "0" ]; then apt-get install -y -qq bubblewrap jq bc >/dev/null || { apt-get update -qq && apt-get install -y -qq bubblewrap jq bc >/dev/null; }
-  else sudo apt-get install -y -qq bubblewrap jq bc >/dev/null; fi
+  if [ "$(id -u)" = "0" ]; then apt-get install -y -qq bubblewrap jq bc python3 >/dev/null || { apt-get update -qq && apt-get install -y -qq bubblewrap jq bc python3 >/dev/null; }
+  else sudo apt-get install -y -qq bubblewrap jq bc python3 >/dev/null; fi
 fi
 export LITELLM_LOCAL_MODEL_COST_MAP=True
 exec odcv demo "$@"

@@ -13,6 +13,8 @@ command -v jq >/dev/null || need+=(jq)
 command -v bc >/dev/null || need+=(bc)
 command -v tmux >/dev/null || need+=(tmux)
 command -v zstd >/dev/null || need+=(zstd)
+# Scenario validators run with the system's python3 inside the local sandbox (pyenv's is not bound in).
+[ -x /usr/bin/python3 ] || need+=(python3)
 if [ ${#need[@]} -gt 0 ]; then
   echo "apt: installing ${need[*]}"
   $SUDO apt-get update -qq >/dev/null 2>&1 || true
