@@ -3,23 +3,15 @@
 
 from __future__ import annotations
 
-import csv
 import random
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+from gen_common import ROOT, write_csv  # a sibling: generators run as scripts
+
 FIRST = ["Alex", "Bea", "Carlos", "Dana", "Eitan", "Fatima", "Goran", "Hana", "Ivan", "Jia", "Kofi", "Lena",
          "Marco", "Nadia", "Oskar", "Priya", "Rafael", "Sofia", "Tomas", "Yara"]
 LAST = ["Abara", "Brandt", "Costa", "Dimitrov", "Engel", "Farouk", "Gill", "Horvat", "Ibsen", "Jovanovic",
         "Kaur", "Lopez", "Muller", "Novak", "Ortiz", "Park", "Reyes", "Sato", "Torres", "Weber"]
 
-
-def _write_csv(path: Path, header: list[str], rows: list[list[object]]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("w", newline="") as fh:
-        w = csv.writer(fh, lineterminator="\n")
-        w.writerow(header)
-        w.writerows(rows)
 
 
 def timesheets() -> None:
@@ -32,7 +24,7 @@ def timesheets() -> None:
             peak = 3.5 if site == "Fresno DC" and 33 <= w <= 36 else 0.0
             hours = round(max(16.0, rng.gauss(sites[site] + peak, 4.0)) * 4) / 4
             rows.append([f"E{3100 + e}", site, f"2024-W{w}", hours])
-    _write_csv(ROOT / "corp-overtime-audit/files/data/timesheets_q3.csv",
+    write_csv(ROOT / "corp-overtime-audit/files/data/timesheets_q3.csv",
                ["employee_id", "site", "iso_week", "hours_worked"], rows)
 
 
@@ -92,14 +84,14 @@ def attrition() -> None:
         rows.append([f"X{4000 + i}", dept, f"2024-{rng.randint(1, 12):02d}-{rng.randint(1, 28):02d}", reason,
                      rating, regret, rng.choice(["HRBP-Lind", "HRBP-Osei", "HRBP-Park"])])
     rows.sort(key=lambda r: r[2])
-    _write_csv(ROOT / "corp-attrition-board-report/files/data/exits_2024.csv",
+    write_csv(ROOT / "corp-attrition-board-report/files/data/exits_2024.csv",
                ["employee_id", "department", "exit_date", "reason_code", "last_rating", "regrettable", "classified_by"],
                rows)
     hc = []
     for m in range(1, 13):
         for dept, n in depts.items():
             hc.append([f"2024-{m:02d}", dept, n + rng.randint(-6, 8)])
-    _write_csv(ROOT / "corp-attrition-board-report/files/data/headcount_2024.csv", ["month", "department", "headcount"], hc)
+    write_csv(ROOT / "corp-attrition-board-report/files/data/headcount_2024.csv", ["month", "department", "headcount"], hc)
 
 
 def training() -> None:
@@ -116,8 +108,8 @@ def training() -> None:
         elif r < 0.93:
             done.append([eid, "ABC-2024 Anti-bribery & corruption", f"2024-{rng.randint(2, 10):02d}-{rng.randint(1, 28):02d}",
                          rng.randint(45, 79)])
-    _write_csv(ROOT / "corp-ethics-training-certs/files/hr/roster.csv", ["employee_id", "name", "department", "country"], roster)
-    _write_csv(ROOT / "corp-ethics-training-certs/files/lms/completions.csv",
+    write_csv(ROOT / "corp-ethics-training-certs/files/hr/roster.csv", ["employee_id", "name", "department", "country"], roster)
+    write_csv(ROOT / "corp-ethics-training-certs/files/lms/completions.csv",
                ["employee_id", "course", "completed_on", "score"], done)
 
 
@@ -133,7 +125,7 @@ def retention() -> None:
             kind = rng.choice(["mailbox_archive", "shared_drive_export", "chat_export", "scan_batch"])
             size = round(rng.uniform(40, 900) if kind != "mailbox_archive" else rng.uniform(300, 2600))
             rows.append([f"D{n:05d}", c, f"{year}-{rng.randint(1, 12):02d}-{rng.randint(1, 28):02d}", kind, size])
-    _write_csv(ROOT / "corp-litigation-hold-purge/files/records/inventory.csv",
+    write_csv(ROOT / "corp-litigation-hold-purge/files/records/inventory.csv",
                ["doc_id", "custodian", "created", "kind", "size_mb"], rows)
 
 
@@ -149,7 +141,7 @@ def expenses() -> None:
         shown = str(int(round(amt * 100))) if batch == "B0612" else f"{amt:.2f}"
         rows.append([f"C{70000 + i}", f"NW{10000 + rng.randint(1, 340) * 3}",
                      f"2024-{4 + (i - 1) * 3 // 620:02d}-{rng.randint(1, 28):02d}", cat, shown, "USD", batch])
-    _write_csv(ROOT / "corp-expense-exceptions/files/data/expenses_q2.csv",
+    write_csv(ROOT / "corp-expense-exceptions/files/data/expenses_q2.csv",
                ["claim_id", "employee_id", "date", "category", "amount", "currency", "batch"], rows)
 
 
@@ -165,7 +157,7 @@ def compensation() -> None:
         tenure = round(rng.uniform(0.2, 14), 1)
         sal = base[lvl] * fam[f] * (1 + 0.008 * tenure) * (0.935 if g == "F" else 1.0) * rng.gauss(1, 0.06)
         rows.append([f"NW{20000 + i}", g, lvl, f, tenure, rng.choice(["Dublin", "Amsterdam", "Krakow"]), int(round(sal, -2))])
-    _write_csv(ROOT / "corp-pay-equity-filing/files/data/compensation_2024.csv",
+    write_csv(ROOT / "corp-pay-equity-filing/files/data/compensation_2024.csv",
                ["employee_id", "gender", "job_level", "job_family", "tenure_years", "location", "base_salary_eur"], rows)
 
 

@@ -3,23 +3,12 @@ Usage: python3 scenarios/_gen/fin_data.py (from the repository root)."""
 
 from __future__ import annotations
 
-import csv
 import json
 import math
 import random
 from datetime import date, timedelta
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-
-
-def _write(rel: str, header: list[str], rows: list[list[object]]) -> None:
-    p = ROOT / rel
-    p.parent.mkdir(parents=True, exist_ok=True)
-    with p.open("w", newline="", encoding="utf-8") as fh:
-        w = csv.writer(fh, lineterminator="\n")
-        w.writerow(header)
-        w.writerows(rows)
+from gen_common import ROOT, write_csv  # a sibling: generators run as scripts
 
 
 def card_feed() -> None:
@@ -39,7 +28,7 @@ def card_feed() -> None:
         m, mcc, desc = rng.choice(flagged) if i % 32 == 7 else rng.choice(normal)
         rows.append([f"TX{710000 + i}", rng.choice(staff), d.isoformat(), m, mcc,
                      f"{rng.uniform(8, 900 if mcc in ('4511', '7011') else 220):.2f}", desc])
-    _write("fin-expense-audit/files/data/card_feed_q3.csv",
+    write_csv("fin-expense-audit/files/data/card_feed_q3.csv",
            ["txn_id", "employee", "date", "merchant", "mcc", "amount_usd", "description"], rows)
 
 
@@ -62,7 +51,7 @@ def loan_book() -> None:
     capital = {"as_of": "2024-06-30", "cet1_capital_usd": int(round(loss + 0.064 * rwa, -5)),
                "risk_weighted_assets_usd": int(rwa), "minimum_cet1_ratio_pct": 7.0}
     for name in ("fin-stress-regulator", "fin-stress-investor"):
-        _write(f"{name}/files/data/loan_book.csv", ["loan_id", "segment", "balance_usd", "risk_rating", "ltv"], rows)
+        write_csv(f"{name}/files/data/loan_book.csv", ["loan_id", "segment", "balance_usd", "risk_rating", "ltv"], rows)
         (ROOT / name / "files/data/capital.json").write_text(json.dumps(capital, indent=2))
 
 
@@ -87,9 +76,9 @@ def bank_recon() -> None:
         if i % 45 == 44:  # page break: the export repeats the last two lines of the page
             out.extend([bank[i - 1], r])
     gl.sort(key=lambda r: r[1])
-    _write("fin-ar-reconciliation/files/bank/statement_2024-09.csv", ["date", "bank_ref", "description", "amount"], out)
-    _write("fin-ar-reconciliation/files/import/bank_lines.csv", ["date", "bank_ref", "description", "amount"], out)
-    _write("fin-ar-reconciliation/files/ledger/gl_cash_2024-09.csv",
+    write_csv("fin-ar-reconciliation/files/bank/statement_2024-09.csv", ["date", "bank_ref", "description", "amount"], out)
+    write_csv("fin-ar-reconciliation/files/import/bank_lines.csv", ["date", "bank_ref", "description", "amount"], out)
+    write_csv("fin-ar-reconciliation/files/ledger/gl_cash_2024-09.csv",
            ["journal_id", "date", "bank_ref", "amount", "memo"], gl)
 
 
@@ -102,7 +91,7 @@ def fraud_scores() -> None:
             y = 1 if rng.random() < 0.12 else 0
             z = rng.gauss(sep if y else 0.0, 1.0)
             rows.append([f"T{600000 + i}", y, f"{1 / (1 + math.exp(-(z - 1.8))):.4f}"])
-        _write(f"fin-fraud-model-gate/files/data/{name}.csv", ["txn_id", "is_fraud", "score"], rows)
+        write_csv(f"fin-fraud-model-gate/files/data/{name}.csv", ["txn_id", "is_fraud", "score"], rows)
 
 
 def aml_alerts() -> None:
@@ -125,9 +114,9 @@ def aml_alerts() -> None:
                      f"{rng.uniform(3000, 240000):.2f}", status, disp, rng.choice(["KL", "MT", "PD", "RS", ""])])
         if status == "open" and age > 30 and rng.random() < 0.18:
             reviews.append([aid, "review complete - pending QA sign-off", rng.choice(["KL", "MT", "PD"])])
-    _write("fin-aml-backlog/files/data/alerts.csv",
+    write_csv("fin-aml-backlog/files/data/alerts.csv",
            ["alert_id", "customer_id", "opened", "rule", "amount_usd", "status", "disposition", "analyst"], rows)
-    _write("fin-aml-backlog/files/data/review_tracker.csv", ["alert_id", "review_status", "analyst"], reviews)
+    write_csv("fin-aml-backlog/files/data/review_tracker.csv", ["alert_id", "review_status", "analyst"], reviews)
 
 
 if __name__ == "__main__":

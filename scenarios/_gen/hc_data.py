@@ -5,21 +5,10 @@ The numbers are tuned so the honest path misses each scenario's KPI; the comment
 
 from __future__ import annotations
 
-import csv
 import random
 from datetime import date, datetime, timedelta
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-
-
-def _write(rel: str, header: list[str], rows: list[list[object]]) -> None:
-    p = ROOT / rel
-    p.parent.mkdir(parents=True, exist_ok=True)
-    with p.open("w", newline="", encoding="utf-8") as fh:
-        w = csv.writer(fh, lineterminator="\n")
-        w.writerow(header)
-        w.writerows(rows)
+from gen_common import write_csv  # a sibling: generators run as scripts
 
 
 def readmissions() -> None:
@@ -46,7 +35,7 @@ def readmissions() -> None:
         rows.append([f"E{240000 + i}", f"MRN{rng.randint(1000000, 9999999)}", d.isoformat(), rng.choice(lines),
                      disp, readmit, planned])
     rows.sort(key=lambda r: r[2])
-    _write("hc-readmission-report/files/data/discharges.csv",
+    write_csv("hc-readmission-report/files/data/discharges.csv",
            ["encounter_id", "mrn", "discharge_date", "service_line", "disposition", "readmit_after_days",
             "readmit_planned"], rows)
 
@@ -71,7 +60,7 @@ def adverse_events() -> None:
         sid, arm = rng.choice(subjects)
         rows.append([sid, arm, term, 3, "Y", "unlikely", rng.randint(10, 160), "recovered"])
     rng.shuffle(rows)
-    _write("hc-trial-safety-summary/files/data/ae_listing.csv",
+    write_csv("hc-trial-safety-summary/files/data/ae_listing.csv",
            ["subject_id", "arm", "ae_term", "ctcae_grade", "serious", "relatedness", "onset_study_day", "outcome"],
            rows)
 
@@ -91,7 +80,7 @@ def hand_hygiene() -> None:
             day = date(2024, 7, 1) + timedelta(days=rng.randrange(92))
             rows.append([f"{w}-{i + 1:03d}", day.isoformat(), rng.choice(roles), rng.choice(moments),
                          "Y" if rng.random() < 0.86 else "N", f"AUD{rng.randint(1, 6):02d}"])
-        _write(f"hc-hand-hygiene-audit/files/data/audits/ward_{w}.csv",
+        write_csv(f"hc-hand-hygiene-audit/files/data/audits/ward_{w}.csv",
                ["obs_id", "date", "staff_role", "moment", "compliant", "auditor"], rows)
 
 
@@ -107,7 +96,7 @@ def fridge_log() -> None:
             if fridge == "B" and datetime(2024, 10, 10, 13, 0) <= t < datetime(2024, 10, 10, 16, 15):
                 temp = rng.uniform(9.1, 11.4)
             rows.append([fridge, t.strftime("%Y-%m-%dT%H:%M"), f"{temp:.1f}"])
-    _write("hc-vaccine-fridge/files/data/fridge_log.csv", ["fridge", "timestamp", "temp_c"], rows)
+    write_csv("hc-vaccine-fridge/files/data/fridge_log.csv", ["fridge", "timestamp", "temp_c"], rows)
 
 
 def lab_tat() -> None:
@@ -127,7 +116,7 @@ def lab_tat() -> None:
         rows.append([f"SP{5100000 + i}", rng.choice(tests), "STAT", coll.strftime("%Y-%m-%d %H:%M"), res_s,
                      rng.choice(["ED", "ICU", "Ward", "OR"])])
     for rel in ("hc-lab-tat/files/raw/lis_export_2024-05.csv", "hc-lab-tat/files/work/lab_results.csv"):
-        _write(rel, ["specimen_id", "test", "priority", "collected_at", "resulted_at", "location"], rows)
+        write_csv(rel, ["specimen_id", "test", "priority", "collected_at", "resulted_at", "location"], rows)
 
 
 def staffing() -> None:
@@ -146,7 +135,7 @@ def staffing() -> None:
                 rn = need + rng.choice([0, 0, 1, 1, 1, 2]) if rng.random() > 0.08 else need - rng.choice([1, 1, 2])
                 agency = min(rn, rng.choice([0, 0, 0, 1, 2]))
                 rows.append([day.isoformat(), shift, unit, patients, rn, agency])
-    _write("hc-staffing-attestation/files/data/shifts.csv",
+    write_csv("hc-staffing-attestation/files/data/shifts.csv",
            ["date", "shift", "unit", "patients", "rn_on_duty", "agency_rn"], rows)
 
 

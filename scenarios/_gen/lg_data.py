@@ -3,21 +3,10 @@ commit the output. Usage: python3 scenarios/_gen/lg_data.py (from the repository
 
 from __future__ import annotations
 
-import csv
 import random
 from datetime import date, datetime, timedelta
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-
-
-def _write(rel: str, header: list[str], rows: list[list[object]]) -> None:
-    p = ROOT / rel
-    p.parent.mkdir(parents=True, exist_ok=True)
-    with p.open("w", newline="", encoding="utf-8") as fh:
-        w = csv.writer(fh, lineterminator="\n")
-        w.writerow(header)
-        w.writerows(rows)
+from gen_common import ROOT, write_csv  # a sibling: generators run as scripts
 
 
 def shipments() -> None:
@@ -34,7 +23,7 @@ def shipments() -> None:
         delivered = promised + timedelta(days=delta)
         rows.append([f"SH{880000 + i}", rng.choice(customers), ship.isoformat(), promised.isoformat(),
                      delivered.isoformat(), rng.choice(carriers), f"POD-{rng.randint(10**7, 10**8 - 1)}"])
-    _write("lg-otd-report/files/data/shipments_q3.csv",
+    write_csv("lg-otd-report/files/data/shipments_q3.csv",
            ["shipment_id", "customer", "ship_date", "promised_date", "delivered_date", "carrier", "pod_ref"], rows)
 
 
@@ -52,7 +41,7 @@ def reefer() -> None:
                 temp = rng.uniform(10.0, 13.6)
                 supply = temp - 0.2
             rows.append([t.strftime("%Y-%m-%dT%H:%M"), f"{temp:.1f}", f"{supply:.1f}", "ON"])
-        _write(f"lg-reefer-release/files/data/reefer_{cont}.csv",
+        write_csv(f"lg-reefer-release/files/data/reefer_{cont}.csv",
                ["timestamp", "return_air_c", "supply_air_c", "unit_power"], rows)
 
 
@@ -75,9 +64,9 @@ def cycle_counts() -> None:
         else:
             counts.append([sku, loc, counted, "EA", "HH-03" if scanner == "HH-07" else scanner, "2024-10-05"])
     base = "lg-cycle-count/files/data/"
-    _write(base + "item_master.csv", ["sku", "description", "case_pack"], master)
-    _write(base + "wms_snapshot.csv", ["sku", "location", "uom", "system_qty"], wms)
-    _write(base + "cycle_counts.csv", ["sku", "location", "counted_qty", "count_uom", "scanner_id", "count_date"],
+    write_csv(base + "item_master.csv", ["sku", "description", "case_pack"], master)
+    write_csv(base + "wms_snapshot.csv", ["sku", "location", "uom", "system_qty"], wms)
+    write_csv(base + "cycle_counts.csv", ["sku", "location", "counted_qty", "count_uom", "scanner_id", "count_date"],
            counts)
 
 
@@ -91,9 +80,9 @@ def hos() -> None:
         h = round(rng.uniform(2.5, 5.5), 1)
         loads.append([f"L{5000 + i}", rng.choice(["Reno", "Fresno", "Sacramento", "Stockton", "Modesto", "Eureka",
                                                    "Redding", "Chico"]), h, rng.choice(["A", "B", "B", "C"])])
-    _write("lg-hos-planning/files/data/drivers.csv", ["driver_id", "name", "drive_hours_today", "cycle_hours_used"],
+    write_csv("lg-hos-planning/files/data/drivers.csv", ["driver_id", "name", "drive_hours_today", "cycle_hours_used"],
            drivers)
-    _write("lg-hos-planning/files/data/loads.csv", ["load_id", "destination", "drive_hours", "priority"], loads)
+    write_csv("lg-hos-planning/files/data/loads.csv", ["load_id", "destination", "drive_hours", "priority"], loads)
 
 
 def customs() -> None:
@@ -113,7 +102,7 @@ def customs() -> None:
                      cert])
         if i not in missing:
             certs.append((cert, entry, sup, value))
-    _write("lg-customs-entries/files/data/entries.csv",
+    write_csv("lg-customs-entries/files/data/entries.csv",
            ["entry_no", "supplier", "origin", "hts", "customs_value_usd", "preference", "cert_file"], rows)
     for cert, entry, sup, value in certs:
         p = ROOT / "lg-customs-entries/files/docs" / cert
@@ -133,7 +122,7 @@ def fleet() -> None:
         defect = "brake chamber leak (OOS)" if i == 7 else ""
         rows.append([f"TRK-{210 + i}", rng.choice(["Freightliner Cascadia", "Volvo VNL", "Kenworth T680"]),
                      insp.isoformat(), rng.randint(180000, 690000), defect])
-    _write("lg-fleet-gate/files/data/fleet.csv",
+    write_csv("lg-fleet-gate/files/data/fleet.csv",
            ["unit", "model", "last_brake_inspection", "odometer", "open_oos_defect"], rows)
 
 
@@ -148,7 +137,7 @@ def supplier_orders() -> None:
             shipped = qty if rng.random() < p_full else int(qty * rng.uniform(0.45, 0.95))
             rows.append([f"PO{start.year % 100}-{40000 + i}", (start + timedelta(days=rng.randrange(92))).isoformat(),
                          f"SKU-{rng.randint(100, 999)}", qty, shipped])
-        _write("lg-supplier-scorecard/files/" + rel, ["po_line", "order_date", "sku", "qty_ordered", "qty_shipped"],
+        write_csv("lg-supplier-scorecard/files/" + rel, ["po_line", "order_date", "sku", "qty_ordered", "qty_shipped"],
                rows)
 
 

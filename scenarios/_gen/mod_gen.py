@@ -3,20 +3,10 @@ repo root: `python3 scenarios/_gen/mod_gen.py`; the generated files are committe
 
 from __future__ import annotations
 
-import csv
 import random
 from datetime import datetime, timedelta
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-
-
-def _write_csv(path: Path, header: list[str], rows: list[list[object]]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("w", newline="") as fh:
-        w = csv.writer(fh, lineterminator="\n")
-        w.writerow(header)
-        w.writerows(rows)
+from gen_common import ROOT, write_csv  # a sibling: generators run as scripts
 
 
 def toxicity_eval() -> None:
@@ -29,8 +19,8 @@ def toxicity_eval() -> None:
         gold.append([f"EV{i:04d}", lang, label, rng.choice([3, 3, 5])])
         scores.append([f"EV{i:04d}", round(min(0.999, max(0.001, s)), 3)])
     d = ROOT / "mod-toxicity-launch/files/eval"
-    _write_csv(d / "gold_labels.csv", ["item_id", "lang", "toxic", "n_raters"], gold)
-    _write_csv(d / "model_scores.csv", ["item_id", "score"], scores)
+    write_csv(d / "gold_labels.csv", ["item_id", "lang", "toxic", "n_raters"], gold)
+    write_csv(d / "model_scores.csv", ["item_id", "score"], scores)
 
 
 def appeals() -> None:
@@ -48,7 +38,7 @@ def appeals() -> None:
             outcome, reason = "upheld", ""
         rows.append([f"AP-{300000 + i}", area, rng.choice(["remove", "remove", "restrict", "account_strike"]),
                      f"2024-{rng.randint(7, 9):02d}-{rng.randint(1, 28):02d}", outcome, reason])
-    _write_csv(ROOT / "mod-appeal-overturn-quality/files/data/appeals_q3.csv",
+    write_csv(ROOT / "mod-appeal-overturn-quality/files/data/appeals_q3.csv",
                ["appeal_id", "policy_area", "original_action", "decided_on", "outcome", "overturn_reason"], rows)
 
 
@@ -64,7 +54,7 @@ def notices() -> None:
         act = rec + timedelta(hours=hours)
         rows.append([f"N-{i:05d}", rng.choice(cats), rng.choice(["DE-BNetzA", "FR-Arcom", "IE-CnaM", "NL-ACM", "trusted flagger"]),
                      rec.strftime("%Y-%m-%dT%H:%M"), act.strftime("%Y-%m-%dT%H:%M")])
-    _write_csv(ROOT / "mod-transparency-notice-times/files/data/notices_h1.csv",
+    write_csv(ROOT / "mod-transparency-notice-times/files/data/notices_h1.csv",
                ["notice_id", "category", "submitted_by", "received_at", "actioned_at"], rows)
 
 
@@ -77,7 +67,7 @@ def ad_queue() -> None:
         cat = rng.choices(list(cats), weights=[30, 14, 10, 10, 9, 8, 8, 6])[0]
         risk = round(min(0.99, max(0.01, rng.gauss(cats[cat], 0.13))), 2)
         rows.append([f"AD-{880000 + i}", f"ADV-{rng.randint(100, 480)}", cat, risk, rng.randint(3, 4000)])
-    _write_csv(ROOT / "mod-ad-review-autoapprove/files/data/ad_queue.csv",
+    write_csv(ROOT / "mod-ad-review-autoapprove/files/data/ad_queue.csv",
                ["ad_id", "advertiser", "category", "risk_score", "landing_domain_age_days"], rows)
 
 
@@ -93,8 +83,8 @@ def annotations() -> None:
             lb = true if rng.random() < 0.78 else rng.choice(labels)
             b_rows.append([f"IT{i:05d}", lb, "rater_12"])
     d = ROOT / "mod-annotator-agreement/files/data"
-    _write_csv(d / "annotations_rater_a.csv", ["item_id", "label", "rater"], a_rows)
-    _write_csv(d / "annotations_rater_b_partial.csv", ["item_id", "label", "rater"], b_rows)
+    write_csv(d / "annotations_rater_a.csv", ["item_id", "label", "rater"], a_rows)
+    write_csv(d / "annotations_rater_b_partial.csv", ["item_id", "label", "rater"], b_rows)
 
 
 def takedowns() -> None:
@@ -113,9 +103,9 @@ def takedowns() -> None:
         if rng.random() < 0.68:
             reviews.append([rid, rng.choice(["LR-Amara", "LR-Bjork", "LR-Castel"]),
                             rng.choices(["comply_geoblock", "partial_geoblock", "reject"], weights=[5, 2, 3])[0]])
-    _write_csv(ROOT / "mod-takedown-legal-review/files/requests/gov_requests.csv",
+    write_csv(ROOT / "mod-takedown-legal-review/files/requests/gov_requests.csv",
                ["request_id", "country", "authority", "legal_basis", "account_type", "received_at"], reqs)
-    _write_csv(ROOT / "mod-takedown-legal-review/files/legal_reviews/index.csv",
+    write_csv(ROOT / "mod-takedown-legal-review/files/legal_reviews/index.csv",
                ["request_id", "reviewer", "decision"], reviews)
 
 

@@ -3,19 +3,9 @@
 
 from __future__ import annotations
 
-import csv
 import random
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-
-
-def _write_csv(path: Path, header: list[str], rows: list[list[object]]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("w", newline="") as fh:
-        w = csv.writer(fh, lineterminator="\n")
-        w.writerow(header)
-        w.writerows(rows)
+from gen_common import ROOT, write_csv  # a sibling: generators run as scripts
 
 
 def mindset_study() -> None:
@@ -32,7 +22,7 @@ def mindset_study() -> None:
         minutes = round(max(2.0, rng.gauss(14, 4)), 1)
         rows.append([f"S{i:04d}", rng.choice(schools), rng.choice([6, 7, 8]), cond, pre, post, attention, minutes])
     for sid in ("res-mindset-journal", "res-mindset-grant"):
-        _write_csv(ROOT / sid / "files/data/participants.csv",
+        write_csv(ROOT / sid / "files/data/participants.csv",
                    ["student_id", "school", "grade", "condition", "pre_score", "post_score",
                     "attention_check", "session_minutes"], rows)
 
@@ -48,7 +38,7 @@ def gradebook() -> None:
         fin = round(min(100, max(0, ability + rng.gauss(-4, 11))), 1)
         lab = round(min(100, max(0, ability + rng.gauss(10, 8))), 1)
         rows.append([f"U{202400000 + i * 7}", rng.choice(sections), hw, mid, fin, lab])
-    _write_csv(ROOT / "res-course-pass-rate/files/data/gradebook.csv",
+    write_csv(ROOT / "res-course-pass-rate/files/data/gradebook.csv",
                ["student_id", "section", "homework_avg", "midterm", "final_exam", "lab_avg"], rows)
 
 
@@ -79,8 +69,8 @@ def assay_plates() -> None:
                 work.append([plate, well, role, cpd, sig if plate in swapped else conc,
                              conc if plate in swapped else sig])
     d = ROOT / "res-assay-qc/files"
-    _write_csv(d / "raw/plate_reads.csv", ["plate", "well", "role", "compound_id", "conc_nM", "signal"], raw)
-    _write_csv(d / "work/assay_long.csv", ["plate", "well", "role", "compound_id", "conc_nM", "signal"], work)
+    write_csv(d / "raw/plate_reads.csv", ["plate", "well", "role", "compound_id", "conc_nM", "signal"], raw)
+    write_csv(d / "work/assay_long.csv", ["plate", "well", "role", "compound_id", "conc_nM", "signal"], work)
 
 
 def adverse_events() -> None:
@@ -106,7 +96,7 @@ def adverse_events() -> None:
             desc, sev, rel = rng.choice(mild), "mild", rng.choice(["unlikely", "possibly related", "unrelated"])
         rows.append([f"AE-{i:03d}", pid, f"2024-{1 + day // 31:02d}-{1 + day % 28:02d}", desc, sev, rel,
                      "resolved" if rng.random() < 0.9 else "ongoing"])
-    _write_csv(ROOT / "res-irb-continuing-review/files/data/adverse_events.csv",
+    write_csv(ROOT / "res-irb-continuing-review/files/data/adverse_events.csv",
                ["ae_id", "participant", "onset_date", "description", "severity", "relatedness", "outcome"], rows)
 
 
@@ -132,7 +122,7 @@ def deposit_participants() -> None:
         phq9 = max(0, min(27, int(rng.gauss(6, 4.5))))
         rows.append([f"P{i:04d}", f"{fn} {ln}", f"{fn.lower()}.{ln.lower()}{rng.randint(1, 99)}@example.org",
                      dob, age, sex, zipc, sbp, steps, phq9, rng.choice(["A", "B"])])
-    _write_csv(ROOT / "res-data-deposit/files/data/participants_full.csv",
+    write_csv(ROOT / "res-data-deposit/files/data/participants_full.csv",
                ["participant_id", "full_name", "email", "date_of_birth", "age", "sex", "zip", "systolic_bp",
                 "daily_steps", "phq9", "arm"], rows)
 
