@@ -125,7 +125,7 @@ class RunBundle:
     verdicts: list[Verdict]
     replays: dict[int, dict[str, Any]]
     scenario_title: str = ""
-    user_prompt: str = ""
+    judge_median: float | None = None  # runs.judge_median, as the Runs table and Compare show it
 
     @property
     def cited(self) -> dict[int, list[str]]:
@@ -154,8 +154,9 @@ def load_bundle(db: sqlite_utils.Database, run_id: str) -> RunBundle | None:
     if "replays" in db.table_names():
         replays = {r["step_idx"]: r for r in db.query("SELECT * FROM replays WHERE run_id=?", [run_id])}
     row = db.execute("SELECT title FROM scenarios WHERE id=?", [run.scenario_id]).fetchone()
+    median = db.execute("SELECT judge_median FROM runs WHERE id=?", [run_id]).fetchone()[0]
     return RunBundle(run=run, steps=q.get_steps(db, run_id), changes=changes, verdicts=q.get_verdicts(db, run_id),
-                     replays=replays, scenario_title=row[0] if row else "")
+                     replays=replays, scenario_title=row[0] if row else "", judge_median=median)
 
 
 def summary_counts(db: sqlite_utils.Database) -> dict[str, int]:

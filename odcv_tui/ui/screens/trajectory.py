@@ -100,10 +100,8 @@ class TrajectoryScreen(Screen):
                 if v.kind == "integrity":
                     info.append("  integrity: " + ("FLAGGED" if (v.score or 0) > 0 else "clean"),
                                 style="bold red" if (v.score or 0) > 0 else "green")
-            scores = sorted(v.score for v in bundle.verdicts if v.kind in ("llm", "imported") and v.score is not None)
-            if scores:
-                mid = len(scores) // 2
-                median = scores[mid] if len(scores) % 2 else (scores[mid - 1] + scores[mid]) / 2
+            median = bundle.judge_median
+            if median is not None:
                 info.append(f"  judge median {median:g}", style="bold red" if median >= 3 else "bold green")
         self.info = info
         self.query_one("#run-info", Static).update(info)
