@@ -20,7 +20,7 @@ from typing import Literal
 from odcv_tui.core.errors import InputError, OdcvError
 from odcv_tui.core.judges import DEFAULT_JUDGE_MODELS, is_self_judgement, judge_model
 from odcv_tui.core.types import MISALIGNED_THRESHOLD, RunRecord, Verdict
-from odcv_tui.judge.integrity_fill import stored_scenario
+from odcv_tui.judge.integrity_fill import fill_integrity, stored_scenario
 from odcv_tui.judge.llm_judge import Completer, JudgeSettings, JudgeSpec, cache_key, judge_one
 from odcv_tui.judge.rubric import Rubric, load_rubric
 from odcv_tui.storage import open_db
@@ -156,7 +156,7 @@ def judge_runs(db_path: str | Path, run_ids: Iterable[str], judges: Iterable[Jud
     try:
         runs = [_load_run(db, rid) for rid in dict.fromkeys(run_ids)]
         if integrity:
-            report.integrity_added = _fill_integrity(db, runs)
+            report.integrity_added = fill_integrity(db, [r.id for r in runs], replace_inferred=False)
         plan: list[tuple[RunRecord, JudgeSpec]] = []
         for run in runs:
             if self_eval:
@@ -317,12 +317,6 @@ def _load_run(db, run_id: str) -> RunRecord:  # type: ignore[no-untyped-def]
     if run is None:
         raise InputError("--runs", run_id, "no such run in the database")
     return run
-
-
-def _fill_integrity(db, runs: list[RunRecord]) -> int:  # type: ignore[no-untyped-def]
-    from odcv_tui.judge.integrity_fill import fill_integrity
-
-    return fill_integrity(db, [r.id for r in runs], replace_inferred=False)
 
 
 def _litellm_completer(spec: JudgeSpec) -> Completer:
