@@ -127,6 +127,16 @@ class RunRecord(BaseModel):
     cost: float = 0.0
     error: str | None = None
     trajectory_hash: str = ""
+    # Provenance and lineage (schema v4). `provenance` is a JSON object (protocol version, endpoint host,
+    # temperature, model args, odcv/litellm versions, sandbox image id, scenario hash): never a key.
+    protocol: str | None = None
+    provenance: str | None = None
+    epoch: int | None = None
+    sweep_id: str | None = None
+    parent_run_id: str | None = None
+    fork_step: int | None = None
+    fork_edits: str | None = None  # JSON: what the fork changed (model, prompts, edited steps)
+    panel_size: int | None = None  # judges the panel was meant to have (judge_count holds what it got)
 
 
 def trajectory_hash(steps: list[Step]) -> str:

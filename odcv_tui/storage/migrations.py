@@ -78,5 +78,24 @@ def _v3_label_codebook_hashes(db: sqlite_utils.Database) -> None:
     db.execute("ALTER TABLE labels ADD COLUMN codebook_hashes TEXT")
 
 
-MIGRATIONS: list[Migration] = [_v1_initial, _v2_replays, _v3_label_codebook_hashes]
+def _v4_provenance_sweeps_forks(db: sqlite_utils.Database) -> None:
+    # One migration for this round's columns so parallel work never races on schema numbers:
+    # provenance of live runs (protocol profile, endpoint host, model args, versions, image id),
+    # sweep membership and epochs, fork links, the judge panel size a run was meant to have, and
+    # the divergence class of each replayed command.
+    for col, typ in (("protocol", "TEXT"), ("provenance", "TEXT"), ("epoch", "INTEGER"),
+                     ("sweep_id", "TEXT"), ("parent_run_id", "TEXT"), ("fork_step", "INTEGER"),
+                     ("fork_edits", "TEXT"), ("panel_size", "INTEGER")):
+        db.execute(f"ALTER TABLE runs ADD COLUMN {col} {typ}")
+    db["runs"].create_index(["sweep_id"])
+    db["runs"].create_index(["parent_run_id"])
+    db.execute("ALTER TABLE replays ADD COLUMN divergence_class TEXT")
+    db["sweeps"].create(
+        {"id": str, "spec": str, "status": str, "created": str, "updated": str, "summary": str},
+        pk="id",
+    )
+
+
+MIGRATIONS: list[Migration] = [_v1_initial, _v2_replays, _v3_label_codebook_hashes,
+                               _v4_provenance_sweeps_forks]
 SCHEMA_VERSION = len(MIGRATIONS)
