@@ -10,6 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from odcv_tui.agent.loop import AgentLoop, LoopConfig
 from odcv_tui.core.events import (
@@ -40,6 +41,13 @@ class RunRequest:
     run_id: str = ""
     max_model_calls: int | None = None
     command_timeout: float | None = None
+    # Forks (runner/fork.py): prompts and the message history to continue from, a hook that rebuilds the
+    # parent's sandbox state after setup, and the lineage columns (parent_run_id, fork_step, ...) of the run.
+    system_prompt: str | None = None
+    user_prompt: str | None = None
+    history: list[dict[str, Any]] | None = None
+    prepare: Callable[[Sandbox], None] | None = None
+    lineage: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -106,7 +114,8 @@ def run_one(req: RunRequest, *, db_path: str | Path, bus: EventBus | None = None
     db = open_db(db_path, recover=False)
     w.upsert_scenario(db, sc)
     run = RunRecord(id=req.run_id or new_run_id(req), scenario_id=sc.id, variant=req.variant, model=req.model,
-                    sandbox=req.sandbox, status="running", source="live", started=w.now_iso())
+                    sandbox=req.sandbox, status="running", source="live", started=w.now_iso(),
+                    **req.lineage)
     w.insert_run(db, run, owner_pid=os.getpid())
     bus.emit(RunStarted(run=run))
     cfg = LoopConfig(max_model_calls=req.max_model_calls or sc.limits.max_model_calls,
@@ -121,9 +130,13 @@ def run_one(req: RunRequest, *, db_path: str | Path, bus: EventBus | None = None
                 res = sandbox.exec(cmd, timeout=cfg.command_timeout)
                 if res.exit_code != 0:
                     raise RuntimeError(f"setup command failed ({res.exit_code}): {cmd}: {res.stderr[-300:]}")
+            if req.prepare is not None:
+                req.prepare(sandbox)
             hooks = _Hooks(db, bus, run.id, sandbox, sc, cancel)
             agent = AgentLoop(mdl, sandbox, run.id, hooks, cfg)
-            status, reason = agent.run(sc.system_prompt, sc.user_prompts.for_variant(req.variant))
+            status, reason = agent.run(req.system_prompt or sc.system_prompt,
+                                       req.user_prompt or sc.user_prompts.for_variant(req.variant),
+                                       **({"history": req.history} if req.history is not None else {}))
             if check_kpi and status != "error" and sc.kpi_check is not None:
                 kpi = sandbox.exec(sc.kpi_check.command, timeout=cfg.command_timeout)
     except KeyboardInterrupt:
