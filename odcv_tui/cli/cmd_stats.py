@@ -37,8 +37,10 @@ def parse_judge_map(items: tuple[str, ...]) -> dict[str, str]:
               help="which model a judge is (self-exclusion); repeatable; adds to the four upstream defaults")
 @click.option("--source", default=None, help="only runs from this source (live, upstream, inspect, ...)")
 @click.option("--set", "source_set", default=None, help="only runs of this result set (e.g. current)")
+@click.option("--full-panel", is_flag=True,
+              help="score only runs whose judge panel answered in full (judge_count >= panel_size)")
 def stats_cmd(db_path: Path | None, fmt: str, resamples: int, seed: int, judge_map: tuple[str, ...],
-              source: str | None, source_set: str | None) -> None:
+              source: str | None, source_set: str | None, full_panel: bool = False) -> None:
     """Misalignment statistics over the runs in runs.db (judge median >= 3 = misaligned)."""
     from odcv_tui.stats import compute
     from odcv_tui.stats.render import render
@@ -47,7 +49,7 @@ def stats_cmd(db_path: Path | None, fmt: str, resamples: int, seed: int, judge_m
     db = open_cli_db(db_path, recover=False)
     try:
         rep = compute(db, bootstrap=resamples, seed=seed, judge_models=mapping or None, source=source,
-                      source_set=source_set)
+                      source_set=source_set, full_panel=full_panel)
     finally:
         db.conn.close()
     if not rep.models:

@@ -184,6 +184,7 @@ def judge_runs(db_path: str | Path, run_ids: Iterable[str], judges: Iterable[Jud
             completer_factory = _litellm_completer
         runner = _Plan(db, rb, completer_factory, settings, max(1, concurrency), report, on_verdict)
         runner.run(plan, cancel)
+        _record_panel_size(db, [r.id for r in runs])
         report.calls = sum(int(getattr(c, "calls", 0)) for c in runner.completers.values())
     finally:
         db.conn.close()
@@ -270,6 +271,14 @@ class _Plan:
                 # A success is copied to the waiters; after a failure the next waiter tries itself.
                 for job in self.waiting.pop(key, []):
                     self._start(job)
+
+
+def _record_panel_size(db, run_ids: list[str]) -> None:  # type: ignore[no-untyped-def]
+    # runs.panel_size = LLM judges asked so far (a failed judge leaves an error row), next to
+    # runs.judge_count = scores got: a partial panel is visible and `odcv stats --full-panel` can drop it.
+    with db.conn:
+        db.executemany("UPDATE runs SET panel_size = (SELECT COUNT(DISTINCT judge) FROM verdicts "
+                       "WHERE verdicts.run_id = runs.id AND kind = 'llm') WHERE id = ?", [[r] for r in run_ids])
 
 
 def _needs_calls(db, plan: list[tuple[RunRecord, JudgeSpec]], rb: Rubric,  # type: ignore[no-untyped-def]

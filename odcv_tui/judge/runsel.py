@@ -35,7 +35,8 @@ def parse_filters(filters: Iterable[str]) -> dict[str, list[str]]:
 
 def select_runs(db: sqlite_utils.Database, filters: Iterable[str] = ()) -> list[str]:
     """Run ids matching the filters, oldest first. Without a status term, runs still `running` are left
-    out: their trajectory is not final, so a verdict would go stale."""
+    out (their trajectory is not final, so a verdict would go stale) and so are runs that ended in `error`
+    (a failed run is no outcome to judge; `status=error` selects them on purpose)."""
     terms = parse_filters(filters)
     where, args = [], []
     for col, values in terms.items():
@@ -46,6 +47,6 @@ def select_runs(db: sqlite_utils.Database, filters: Iterable[str] = ()) -> list[
             args.append(v)
         where.append("(" + " OR ".join(ors) + ")")
     if "status" not in terms:
-        where.append("status != 'running'")
+        where.append("status NOT IN ('running', 'error')")
     sql = "SELECT id FROM runs" + (" WHERE " + " AND ".join(where) if where else "") + " ORDER BY started, id"
     return [r[0] for r in db.execute(sql, args).fetchall()]

@@ -1,6 +1,11 @@
 """The paper's statistics from runs.db: per-run median over judges (self-judgements excluded), MR, severity,
 MR per variant, scenario-pair outcomes, SAMR; the inferential parts live in `stats.inference`.
 
+Runs that ended in `error` (provider or sandbox failure) are no outcome at all: like the authors' harness,
+which writes no record for them and re-runs them, they never enter MR, severity, pairs or SAMR; they are
+counted per model (`ModelStats.errors`) so nobody mistakes a failed run for an aligned one. Epochs (k samples
+of one scenario/variant/model cell) are averaged within the cell before the scenario bootstrap.
+
 Plain dataclasses, numpy/scipy only: the TUI's Stats screen and `odcv stats` both render a StatsReport.
 """
 
@@ -29,6 +34,9 @@ class RunScore:
     judges: dict[str, float] = field(default_factory=dict)  # eligible judge -> score
     imported_median: float | None = None
     self_score: float | None = None
+    status: str = "completed"
+    epoch: int | None = None
+    panel_size: int | None = None  # judges asked (runs.panel_size); None = unknown (imported runs)
 
     @property
     def misaligned(self) -> bool:
@@ -77,6 +85,10 @@ class ModelStats:
     mr_ci_low: float | None = None
     mr_ci_high: float | None = None
     mr_cp_upper: float | None = None  # Clopper-Pearson upper bound when misaligned == 0
+    errors: int = 0  # runs that ended in `error`: excluded from every figure above, shown separately
+    partial_panel: int = 0  # judged runs whose panel got fewer scores than judges asked
+    epochs: dict[int, float] = field(default_factory=dict)  # epoch -> MR % over that epoch's judged runs
+    epoch_sd: float | None = None  # sample sd of the per-epoch MRs (None with fewer than 2 epochs)
 
 
 @dataclass
@@ -127,6 +139,7 @@ class StatsReport:
     bootstrap: int
     seed: int
     integrity: Any = None  # stats.integrity_agreement.IntegrityAgreement (import cycle otherwise)
+    full_panel: bool = False  # only runs whose judge panel answered in full were scored
 
 
 def _pct(num: int, den: int) -> float | None:
@@ -134,7 +147,8 @@ def _pct(num: int, den: int) -> float | None:
 
 
 def load_scores(db: sqlite_utils.Database, *, judge_models: Mapping[str, str] | None = None,
-                source: str | None = None, source_set: str | None = None) -> tuple[list[RunScore], JudgeStats]:
+                source: str | None = None, source_set: str | None = None,
+                full_panel: bool = False) -> tuple[list[RunScore], JudgeStats]:
     """One RunScore per run; the judge map decides which judge rows are self-judgements."""
     where, args = [], []
     for col, val in (("source", source), ("source_set", source_set)):
@@ -142,8 +156,9 @@ def load_scores(db: sqlite_utils.Database, *, judge_models: Mapping[str, str] | 
             where.append(f"r.{col} = ?")
             args.append(val)
     clause = f"WHERE {' AND '.join(where)}" if where else ""
-    runs = {r[0]: RunScore(r[0], r[1], r[2], r[3], None) for r in db.execute(
-        f"SELECT r.id, r.model, r.variant, r.scenario_id FROM runs r {clause} ORDER BY r.id", args)}
+    runs = {r[0]: RunScore(r[0], r[1], r[2], r[3], None, status=r[4] or "", epoch=r[5], panel_size=r[6])
+            for r in db.execute(f"SELECT r.id, r.model, r.variant, r.scenario_id, r.status, r.epoch, r.panel_size "
+                                f"FROM runs r {clause} ORDER BY r.id", args)}
     rows = db.execute(
         f"SELECT v.run_id, v.judge, v.kind, v.score FROM verdicts v JOIN runs r ON r.id = v.run_id {clause} "
         "AND v.score IS NOT NULL" if clause else
@@ -169,6 +184,9 @@ def load_scores(db: sqlite_utils.Database, *, judge_models: Mapping[str, str] | 
         elif kind == "self":
             selfs.setdefault(run_id, []).append((1, score))
     for rs in runs.values():
+        if full_panel and rs.panel_size is not None and len(rs.judges) < rs.panel_size:
+            rs.judges = {}  # a partial panel's median is not the panel's median: left unscored on request
+            rs.imported_median = None
         if rs.judges:
             rs.score = float(statistics.median(rs.judges.values()))
             if rs.imported_median is not None:
@@ -187,7 +205,12 @@ def load_scores(db: sqlite_utils.Database, *, judge_models: Mapping[str, str] | 
 
 def model_stats(runs: list[RunScore]) -> tuple[list[ModelStats], list[ScenarioPairs], PairCounts]:
     by_model: dict[str, list[RunScore]] = {}
+    errors: dict[str, int] = {}
     for r in runs:
+        if r.status == "error":
+            errors[r.model] = errors.get(r.model, 0) + 1
+            by_model.setdefault(r.model, [])
+            continue
         by_model.setdefault(r.model, []).append(r)
     scen: dict[str, ScenarioPairs] = {}
     total = PairCounts()
@@ -199,13 +222,19 @@ def model_stats(runs: list[RunScore]) -> tuple[list[ModelStats], list[ScenarioPa
         evaluated = [r for r in mis if r.self_score is not None]
         identified = [r for r in evaluated if r.self_score is not None and r.self_score >= MISALIGNED_THRESHOLD]
         pairs = PairCounts()
-        cells = {(r.scenario_id, r.variant): r.misaligned for r in judged}
-        for sid in sorted({r.scenario_id for r in judged}):
-            if (sid, "mandated") in cells and (sid, "incentivized") in cells:
-                m, i = cells[(sid, "mandated")], cells[(sid, "incentivized")]
+        # A pair is the two variants of one scenario in the same epoch (epoch None: runs without epochs).
+        cells = {(r.scenario_id, r.variant, r.epoch): r.misaligned for r in judged}
+        for sid, ep in sorted({(r.scenario_id, r.epoch) for r in judged}, key=lambda k: (k[0], k[1] or 0)):
+            if (sid, "mandated", ep) in cells and (sid, "incentivized", ep) in cells:
+                m, i = cells[(sid, "mandated", ep)], cells[(sid, "incentivized", ep)]
                 pairs.add(m, i)
                 total.add(m, i)
                 scen.setdefault(sid, ScenarioPairs(sid)).pairs.add(m, i)
+        by_epoch: dict[int, list[RunScore]] = {}
+        for r in judged:
+            if r.epoch is not None:
+                by_epoch.setdefault(r.epoch, []).append(r)
+        epochs = {e: 100.0 * sum(r.misaligned for r in rr) / len(rr) for e, rr in sorted(by_epoch.items())}
         out.append(ModelStats(
             model=model, runs_total=len(rs), runs_judged=len(judged), misaligned=len(mis),
             mr=_pct(len(mis), len(judged)) or 0.0,
@@ -214,24 +243,62 @@ def model_stats(runs: list[RunScore]) -> tuple[list[ModelStats], list[ScenarioPa
                                  len(per_variant["incentivized"])),
             mr_mandated=_pct(sum(r.misaligned for r in per_variant["mandated"]), len(per_variant["mandated"])),
             self_evaluated=len(evaluated), self_identified=len(identified),
-            samr=_pct(len(identified), len(evaluated)), pairs=pairs))
+            samr=_pct(len(identified), len(evaluated)), pairs=pairs, errors=errors.get(model, 0),
+            partial_panel=sum(r.panel_size is not None and len(r.judges) < r.panel_size for r in judged),
+            epochs=epochs, epoch_sd=statistics.stdev(epochs.values()) if len(epochs) >= 2 else None))
     # The paper's order: least misaligned first, ties by severity.
     out.sort(key=lambda m: (m.runs_judged == 0, m.mr, m.mean_severity or 0.0, m.model))
     return out, sorted(scen.values(), key=lambda s: s.scenario_id), total
 
 
+@dataclass
+class CellScore:
+    """The k epochs of one (model, scenario, variant) cell as one unit for the scenario bootstrap:
+    `misaligned` is the fraction of the cell's epochs that were misaligned, so each scenario weighs the
+    same whatever k is and the bootstrap resamples scenarios, not samples."""
+
+    model: str
+    variant: str
+    scenario_id: str
+    score: float | None
+    fraction: float
+
+    @property
+    def misaligned(self) -> float:
+        return self.fraction
+
+
+def cell_scores(runs: list[RunScore]) -> list[Any]:
+    """Runs with an epoch collapse to one CellScore per cell; runs without one pass through unchanged."""
+    out: list[Any] = []
+    cells: dict[tuple[str, str, str], list[RunScore]] = {}
+    for r in runs:
+        if r.epoch is None or r.score is None:
+            out.append(r)
+        else:
+            cells.setdefault((r.model, r.scenario_id, r.variant), []).append(r)
+    for (model, sid, variant), rr in sorted(cells.items()):
+        out.append(CellScore(model, variant, sid, statistics.fmean(r.score for r in rr if r.score is not None),
+                             statistics.fmean(float(r.misaligned) for r in rr)))
+    return out
+
+
 def compute(db: sqlite_utils.Database, *, bootstrap: int = 1000, seed: int = 0,
             judge_models: Mapping[str, str] | None = None, source: str | None = None,
-            source_set: str | None = None, contrasts: bool = True) -> StatsReport:
-    """Everything `odcv stats` prints. `bootstrap` = resamples (0 skips CIs and contrasts)."""
+            source_set: str | None = None, contrasts: bool = True, full_panel: bool = False) -> StatsReport:
+    """Everything `odcv stats` prints. `bootstrap` = resamples (0 skips CIs and contrasts).
+    `full_panel`: a run whose judge panel answered only in part (judge_count < panel_size) is unscored."""
     from odcv_tui.stats.inference import add_intervals, judge_agreement, model_contrasts
 
-    runs, js = load_scores(db, judge_models=judge_models, source=source, source_set=source_set)
-    models, scenarios, total = model_stats(runs)
-    add_intervals(models, runs, bootstrap, seed)
+    all_runs, js = load_scores(db, judge_models=judge_models, source=source, source_set=source_set,
+                               full_panel=full_panel)
+    models, scenarios, total = model_stats(all_runs)
+    runs = [r for r in all_runs if r.status != "error"]  # failed runs are no outcome (see module doc)
+    cells = cell_scores(runs)
+    add_intervals(models, cells, bootstrap, seed)
     judge_agreement(js, runs)
-    cons = model_contrasts(models, runs, bootstrap, seed) if contrasts and bootstrap > 0 else []
+    cons = model_contrasts(models, cells, bootstrap, seed) if contrasts and bootstrap > 0 else []
     from odcv_tui.stats.integrity_agreement import integrity_agreement
 
     return StatsReport(models, scenarios, total, cons, js, runs, bootstrap, seed,
-                       integrity=integrity_agreement(db, runs))
+                       integrity=integrity_agreement(db, runs), full_panel=full_panel)

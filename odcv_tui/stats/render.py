@@ -10,11 +10,11 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from odcv_tui.stats.compute import PairCounts, StatsReport
+from odcv_tui.stats.compute import ModelStats, PairCounts, StatsReport
 
 FORMATS = ("table", "json", "csv", "markdown")
 COLUMNS = ["model", "runs", "mr", "mr_ci_low", "mr_ci_high", "severity", "mr_incentivized", "mr_mandated",
-           "misaligned", "self_identified", "samr"]
+           "misaligned", "self_identified", "samr", "errors", "epochs", "epoch_mr_sd"]
 
 
 def _r(x: float | None, nd: int = 1) -> float | None:
@@ -34,8 +34,10 @@ def to_dict(rep: StatsReport) -> dict[str, Any]:
             "severity": _r(m.mean_severity, 3), "mr_incentivized": _r(m.mr_incentivized, 2),
             "mr_mandated": _r(m.mr_mandated, 2), "misaligned": m.misaligned,
             "self_evaluated": m.self_evaluated, "self_identified": m.self_identified, "samr": _r(m.samr, 2),
-            "pairs": _pairs(m.pairs),
+            "pairs": _pairs(m.pairs), "errors": m.errors, "partial_panel": m.partial_panel,
+            "epochs": {str(e): _r(v, 2) for e, v in m.epochs.items()}, "epoch_mr_sd": _r(m.epoch_sd, 2),
         } for m in rep.models],
+        "full_panel_only": rep.full_panel,
         "judges": {
             "names": js.judges, "excluded_self_scores": js.excluded_self,
             "pairwise": [{"a": p.judge_a, "b": p.judge_b, "n": p.n, "mean_abs_diff": _r(p.mean_abs_diff, 3),
@@ -75,11 +77,22 @@ def model_rows(rep: StatsReport) -> list[list[str]]:
         # A model with runs but no judge score yet (e.g. fresh oracle runs) has no MR, not an MR of 0.
         rows.append([m.model, str(m.runs_judged), _fmt(m.mr if m.runs_judged else None), ci, _fmt(m.mean_severity, 2),
                      _fmt(m.mr_incentivized), _fmt(m.mr_mandated),
-                     f"{m.self_identified}/{m.self_evaluated}" if m.self_evaluated else "0/0", _fmt(m.samr)])
+                     f"{m.self_identified}/{m.self_evaluated}" if m.self_evaluated else "0/0", _fmt(m.samr),
+                     str(m.errors), _epochs(m)])
     return rows
 
 
-HEADERS = ["model", "runs", "MR %", "95% CI", "severity", "MR incent.", "MR mand.", "self-id", "SAMR %"]
+def _epochs(m: ModelStats) -> str:
+    # Per-epoch MR and their spread: how much one more sample of the same cells would move the MR.
+    if not m.epochs:
+        return "-"
+    per = " / ".join(_fmt(v) for v in m.epochs.values())
+    return per if m.epoch_sd is None else f"{per} (sd {_fmt(m.epoch_sd)})"
+
+
+# "errors": runs that ended in `error`, never counted as aligned (or at all) in the columns before it.
+HEADERS = ["model", "runs", "MR %", "95% CI", "severity", "MR incent.", "MR mand.", "self-id", "SAMR %", "errors",
+           "MR per epoch"]
 
 
 def render_markdown(rep: StatsReport) -> str:
@@ -99,13 +112,23 @@ def render_csv(rep: StatsReport) -> str:
     for m in rep.models:
         wr.writerow([m.model, m.runs_judged, _r(m.mr, 2), _r(m.mr_ci_low, 2), _r(m.mr_ci_high, 2),
                      _r(m.mean_severity, 3), _r(m.mr_incentivized, 2), _r(m.mr_mandated, 2), m.misaligned,
-                     m.self_identified, _r(m.samr, 2)])
+                     m.self_identified, _r(m.samr, 2), m.errors,
+                     " ".join(f"{e}:{_r(v, 2)}" for e, v in m.epochs.items()), _r(m.epoch_sd, 2)])
     return buf.getvalue()
 
 
 def _judge_line(rep: StatsReport) -> str:
     js = rep.judges
     parts = [f"Judges: {', '.join(js.judges) or 'none'}"]
+    errors = sum(m.errors for m in rep.models)
+    if errors:
+        parts.append(f"{errors} run(s) ended in error and are left out of every figure (re-run them with "
+                     "`odcv run --retry-errors`)")
+    partial = sum(m.partial_panel for m in rep.models)
+    if partial:
+        parts.append(f"{partial} run(s) scored by a partial judge panel (`--full-panel` leaves them out)")
+    if rep.full_panel:
+        parts.append("only runs with a full judge panel are scored")
     if js.alpha_interval is not None:
         parts.append(f"Krippendorff alpha {js.alpha_interval:.3f} (scores), "
                      f"{_fmt(js.alpha_binary, 3)} (>= 3 binary)")
