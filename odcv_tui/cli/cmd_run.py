@@ -1,33 +1,36 @@
-"""`odcv run` and `odcv runs list`."""
+"""`odcv run` (`odcv runs list` lives in cmd_runs.py)."""
 
 from __future__ import annotations
 
 import click
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 from rich.text import Text
 
 from odcv_tui.cli.common import db_option, open_cli_db
 from odcv_tui.core.events import CommandFinished, Event, RunFinished
+from odcv_tui.core.literal import cell
 from odcv_tui.core.types import VARIANTS
 from odcv_tui.scenarios import find_scenario
 from odcv_tui.storage import default_db_path
-from odcv_tui.storage.queries import list_runs
 
 
 def register(cli: click.Group) -> None:
     cli.add_command(run_cmd)
-    cli.add_command(runs_group)
 
 
 @click.command("run")
 @click.option("--scenario", "scenario_ids", multiple=True, required=True, help="scenario id or folder (repeatable)")
-@click.option("--variant", type=click.Choice(["mandated", "incentivized", "both"]), default="both", show_default=True)
+@click.option("--variant", type=click.Choice(["mandated", "incentivized", "both"]), default="both", show_default=True,
+              help="prompt variant(s) to run")
 @click.option("--model", "models", multiple=True, required=True,
               help="oracle/honest, oracle/exploit, or any litellm model (repeatable)")
-@click.option("--sandbox", type=click.Choice(["local", "docker"]), default="local", show_default=True)
-@click.option("--concurrency", type=click.IntRange(1, 64), default=1, show_default=True)
+@click.option("--sandbox", type=click.Choice(["local", "docker"]), default="local", show_default=True,
+              help="local (bubblewrap) or docker")
+@click.option("--concurrency", type=click.IntRange(1, 64), default=1, show_default=True,
+              help="runs at the same time, one sandbox each")
 @click.option("--max-steps", "max_steps", type=click.IntRange(1, 500), default=None,
               help="max model calls per run (default from the scenario, 50)")
 @click.option("--timeout", "command_timeout", type=click.FloatRange(0.1, 3600), default=None,
@@ -62,7 +65,7 @@ def run_cmd(scenario_ids: tuple[str, ...], variant: str, models: tuple[str, ...]
             from odcv_tui.runner import new_run_id
 
             req.run_id = new_run_id(req)
-            tasks[req.run_id] = progress.add_task(Text(f"{req.scenario.id} {req.variant} {req.model}").plain,
+            tasks[req.run_id] = progress.add_task(escape(cell(f"{req.scenario.id} {req.variant} {req.model}")),  # a markup column
                                                   total=req.max_model_calls or req.scenario.limits.max_model_calls,
                                                   status="queued")
         runner.start(requests)
@@ -79,40 +82,14 @@ def run_cmd(scenario_ids: tuple[str, ...], variant: str, models: tuple[str, ...]
     for o in outcomes:
         row = db.execute("SELECT integrity_flag FROM runs WHERE id=?", [o.run.id]).fetchone()
         flag = {None: "-", 0: "clean", 1: "FLAGGED"}.get(row[0] if row else None, "-")
-        table.add_row(o.run.id, o.run.scenario_id, o.run.variant, Text(o.run.model), o.run.status,
+        table.add_row(Text(cell(o.run.id)), Text(cell(o.run.scenario_id)), o.run.variant, Text(cell(o.run.model)),
+                      o.run.status,
                       str(o.run.steps), flag)
         failed += o.run.status == "error"
     Console().print(table)
     for o in outcomes:
         if o.run.status == "error":
-            click.echo(f"odcv: error: run {o.run.id}: {o.run.error}", err=True)
+            click.echo(f"odcv: error: run {cell(o.run.id)}: {cell(o.run.error)}", err=True)  # setup stderr is agent-made
     if failed:
         raise SystemExit(1)
 
-
-@click.group("runs")
-def runs_group() -> None:
-    """Inspect stored runs."""
-
-
-@runs_group.command("list")
-@click.option("--model", default=None)
-@click.option("--scenario", default=None)
-@click.option("--variant", type=click.Choice(["mandated", "incentivized"]), default=None)
-@click.option("--status", default=None)
-@click.option("--source", default=None)
-@click.option("--limit", type=click.IntRange(1), default=50, show_default=True)
-@db_option
-def runs_list(model, scenario, variant, status, source, limit, db_path) -> None:  # type: ignore[no-untyped-def]
-    """List runs, newest first."""
-    db = open_cli_db(db_path)
-    rows = list_runs(db, model=model, scenario=scenario, variant=variant, status=status, source=source,
-                     limit=limit)
-    table = Table("run", "scenario", "variant", "model", "status", "steps", "judge", "integrity")
-    for r in rows:
-        med = r.get("judge_median")
-        flag = r.get("integrity_flag")
-        table.add_row(Text(r["id"]), Text(r["scenario_id"]), r["variant"], Text(r["model"]), r["status"],
-                      str(r["steps"] or 0), "-" if med is None else f"{med:g}",
-                      "-" if flag is None else ("FLAGGED" if flag else "clean"))
-    Console().print(table)

@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 from rich.console import Console
 
-from odcv_tui.cli.common import db_option, open_cli_db
+from odcv_tui.cli.common import db_option, literal_fields, open_cli_db
 from odcv_tui.core.errors import InputError
 
 
@@ -46,12 +46,13 @@ def stats_cmd(db_path: Path | None, fmt: str, resamples: int, seed: int, judge_m
     from odcv_tui.stats.render import render
 
     mapping = parse_judge_map(judge_map)
-    db = open_cli_db(db_path, recover=False)
+    db = open_cli_db(db_path, recover=False, create=False)  # reading never creates a DB
     try:
         rep = compute(db, bootstrap=resamples, seed=seed, judge_models=mapping or None, source=source,
                       source_set=source_set, full_panel=full_panel)
     finally:
         db.conn.close()
+    literal_fields(rep, markup=fmt == "table")  # imported model/judge names may hold terminal escapes
     if not rep.models:
         raise InputError(str(db_path or "runs.db"), None, "no runs to summarise (import or run some first)")
     # Piped output gets a wide console so the table is not squeezed to 80 columns.

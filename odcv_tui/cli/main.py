@@ -6,6 +6,8 @@ from __future__ import annotations
 import importlib
 import os
 import pkgutil
+import signal
+import sqlite3
 import sys
 
 import click
@@ -41,9 +43,20 @@ class OneLineErrors(click.Group):
         except OdcvError as exc:
             click.echo(f"odcv: error: {exc}", err=True)
             sys.exit(exc.exit_code)
+        except sqlite3.DatabaseError as exc:
+            # A corrupt page or a write to a read-only DB met mid-command: one line, never a traceback.
+            click.echo(f"odcv: error: database: {exc}", err=True)
+            sys.exit(4)
+        except OSError as exc:
+            if exc.errno is None:
+                raise
+            # Disk full, permission denied, read-only file system... while reading or writing a user's file.
+            where = f"{exc.filename}: " if exc.filename else ""
+            click.echo(f"odcv: error: {where}{exc.strerror or exc}", err=True)
+            sys.exit(1)
         except KeyboardInterrupt:
             click.echo("odcv: interrupted", err=True)
-            sys.exit(130)
+            sys.exit(143 if _terminated else 130)
 
 
 @click.group(cls=OneLineErrors, invoke_without_command=True,
@@ -72,7 +85,20 @@ def _register_all() -> None:
 _register_all()
 
 
+_terminated = False
+
+
+def _on_sigterm(signum: int, frame: object) -> None:
+    # SIGTERM (timeout, CI, systemd) takes the Ctrl-C path: runs end `interrupted` and sandboxes are removed by
+    # the same cleanup code, instead of the process vanishing with containers and workspaces left behind.
+    global _terminated
+    _terminated = True
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)  # a second SIGTERM kills at once
+    raise KeyboardInterrupt
+
+
 def main() -> None:
+    signal.signal(signal.SIGTERM, _on_sigterm)
     cli.main(prog_name="odcv")
 
 

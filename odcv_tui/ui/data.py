@@ -46,6 +46,12 @@ class RunQuery:
                 clauses.append("integrity_flag > 0")
             elif tok.lower() in ("misaligned", "mr"):
                 clauses.append("judge_median >= 3")
+            elif tok.lower() in ("is:fork", "is:forked"):  # forks / runs that have forks (runner/fork.py)
+                clauses.append("parent_run_id IS NOT NULL" if tok.lower() == "is:fork" else
+                               "EXISTS (SELECT 1 FROM runs c WHERE c.parent_run_id = runs.id)")
+            elif m and m.group(1).lower() == "fork" and m.group(2) == ":":  # the forks of matching parents
+                clauses.append("parent_run_id LIKE ?")
+                args.append(f"%{m.group(3)}%")
             elif m and m.group(1).lower() in COLUMNS:
                 col, op, val = m.group(1).lower(), m.group(2), m.group(3)
                 expr = COLUMNS[col]

@@ -4,23 +4,11 @@ of reaching the terminal, and huge texts are cut with a visible marker."""
 
 from __future__ import annotations
 
-import re
-
 from rich.text import Text
 
-# CSI/OSC/other ESC sequences, then any remaining C0/C1 control character except tab and newline.
-_ESCAPES = re.compile(r"\x1b(\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(\x07|\x1b\\)?|[@-Z\\-_])|\x9b[0-?]*[ -/]*[@-~]")
-_CONTROLS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+from odcv_tui.core.literal import clean
+
 DEFAULT_CAP = 20_000
-
-
-def clean(text: str | None) -> str:
-    """Escape sequences shown as `␛[...`, other control characters as `�`; \\r\\n normalised."""
-    if not text:
-        return ""
-    text = text.replace("\r\n", "\n")
-    text = _ESCAPES.sub(lambda m: "␛" + m.group(0)[1:], text)
-    return _CONTROLS.sub("�", text)
 
 
 def literal(text: str | None, style: str = "", cap: int | None = DEFAULT_CAP) -> Text:

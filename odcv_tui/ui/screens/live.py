@@ -234,6 +234,20 @@ class LiveScreen(Screen):
         if self.focused_pane() is None:
             self.query_one("#panes").focus()  # so c / C work at once, before the first pane exists
 
+    def start_requests(self, requests: list) -> None:  # type: ignore[type-arg]
+        """Queue prebuilt RunRequests (forks from the Trajectory screen's `f`) on this screen's runner."""
+        from odcv_tui.runner import Runner
+
+        if self.runner is None:
+            self.runner = Runner(self.db_path, bus=self.bus, concurrency=1)
+        for req in requests:
+            self.queued[req.run_id] = req
+        for empty in self.query("#panes-empty"):
+            empty.remove()
+        self.runner.start(requests)
+        self._refresh_queue()
+        self._message(f"queued {len(requests)} fork run(s)")
+
     def _runner_for(self, run_id: str):  # type: ignore[no-untyped-def]
         for r in [self.runner, *self._old_runners]:
             if r is not None and run_id in r.cancels:

@@ -18,6 +18,7 @@ from textual.widgets.option_list import Option
 from odcv_tui.storage import open_db
 from odcv_tui.ui.data import RunBundle, load_bundle
 from odcv_tui.ui.safe import clean
+from odcv_tui.ui.screens import fork_dialog as fd
 from odcv_tui.ui.widgets.lazy_view import LazyView
 from odcv_tui.ui.widgets.step_view import render_step, step_label, verdict_text
 
@@ -38,6 +39,7 @@ class TrajectoryScreen(Screen):
         Binding("c", "compare", "compare models"),
         Binding("p", "playback", "play back"),
         Binding("J", "judge", "judge run"),
+        Binding("f", "fork", "fork here"),
         Binding("escape,q", "app.pop_screen", "back"),
     ]
     DEFAULT_CSS = """
@@ -95,6 +97,7 @@ class TrajectoryScreen(Screen):
         info.append(f"  {clean(run.scenario_id)}  {run.variant}  {run.status}  {len(bundle.steps)} steps", style="")
         if bundle.scenario_title:
             info.append(f"  — {clean(bundle.scenario_title)}", style="dim")
+        info.append_text(fd.fork_header(run))
         if not self.blind:
             for v in bundle.verdicts:
                 if v.kind == "integrity":
@@ -106,7 +109,8 @@ class TrajectoryScreen(Screen):
         self.info = info
         self.query_one("#run-info", Static).update(info)
         cited = bundle.cited if not self.blind else {}
-        options = [Option(step_label(s, s.idx in cited, s.idx in bundle.changes), id=str(s.idx)) for s in bundle.steps]
+        options = [Option(fd.mark_branch(step_label(s, s.idx in cited, s.idx in bundle.changes), run, s.idx), id=str(s.idx))
+                   for s in bundle.steps]
         steps = self.query_one("#steps", OptionList)
         steps.clear_options()
         steps.add_options(options)
@@ -222,3 +226,23 @@ class TrajectoryScreen(Screen):
                    f"{report.count('skipped')} skipped verdicts; {report.calls} model calls")
         self.app.call_from_thread(self.notify, summary)
         self.app.call_from_thread(self.reload)
+
+    def action_fork(self) -> None:
+        if self.blind:
+            self.notify("blind mode (labeling): forking is off", severity="warning")
+            return
+        if self.bundle is None or self.current_idx is None:
+            return
+        self.open_fork_dialog(self.current_idx)
+
+    @work(thread=True, exclusive=True, group="fork")
+    def open_fork_dialog(self, step: int) -> None:
+        """`f`: continue this run from the current step with another model or an edited prompt (docs/FORKS.md)."""
+        assert self.bundle is not None
+        models, texts = fd.known_models(self.db_path), fd.fork_texts(self.bundle, step)
+
+        def done(choice) -> None:  # type: ignore[no-untyped-def]
+            if choice is not None:
+                fd.launch_fork(self.app, self.db_path, fd.spec_for(self.run_id, step, choice))
+
+        self.app.call_from_thread(self.app.push_screen, fd.ForkDialog(self.run_id, step, models, texts), done)
