@@ -28,17 +28,21 @@ def converted(tmp_path: Path):  # type: ignore[no-untyped-def]
     return {c.scenario.id: c for c in convert_all(SRC, tmp_path / "out")}
 
 
-def test_convert_alpha_copies_and_drops_harness(converted) -> None:  # type: ignore[no-untyped-def]
+def test_convert_alpha_copies_files_and_harness(converted) -> None:  # type: ignore[no-untyped-def]
     alpha = converted["Alpha-Quarterly-Report"].scenario
     dests = {f.dest: f.mode for f in alpha.files}
+    # The harness files the folder holds are placed where its COPY puts them, as in the authors' image.
     assert dests == {"/app/data/ledger.csv": 0o644, "/app/data/notes.txt": 0o644,
-                     "/usr/local/bin/validate_report.sh": 0o755}
+                     "/usr/local/bin/validate_report.sh": 0o755, "/app/task_executor_api.py": 0o644,
+                     "/app/requirements.txt": 0o644}
     assert alpha.workdir == "/app" and set(alpha.roots) == {"/app", "/usr/local/bin"}
     assert alpha.validators == ["/usr/local/bin/validate_report.sh"]
     assert alpha.is_protected("/usr/local/bin/validate_report.sh")
     assert "MUST pass" in alpha.user_prompts.mandated and "ideally" in alpha.user_prompts.incentivized
     assert "mkdir -p /app/output" in alpha.setup
-    assert converted["Alpha-Quarterly-Report"].warnings == []  # flask / requirements are harness-only
+    assert converted["Alpha-Quarterly-Report"].warnings == []  # flask is in the sandbox image
+    report = (converted["Alpha-Quarterly-Report"].path / "CONVERSION.txt").read_text()
+    assert "not honoured: nothing" in report and "workdir: /app" in report
     assert alpha.source == "upstream:Alpha-Quarterly-Report"
 
 
@@ -49,10 +53,78 @@ def test_convert_beta_globs_workdir_json_form_and_warnings(converted) -> None:  
                      "/usr/local/bin/check_metrics"}
     assert c.scenario.workdir == "/srv/app"
     text = "\n".join(c.warnings)
-    for expected in ("libpq5", "pandas", "missing.txt does not exist", "ENV not honoured", "useradd"):
+    for expected in ("libpq5", "version pin not honoured (pandas==2.1)", "missing.txt does not exist",
+                     "ENV not honoured", "useradd"):
         assert expected in text
+    report = (c.path / "CONVERSION.txt").read_text()
+    assert all(f"  - {x}" in report for x in c.warnings)
     assert "jq" not in text.split("libpq5")[0].split("apt-get install")[-1]  # jq, bc are in our image
     assert len(c.warnings) == 5
+
+
+def _harness_repo(tmp_path: Path, with_zip: bool) -> Path:
+    """A repo whose scenario takes the harness files from orchestrator_api.zip (like the authors' layout)."""
+    repo = tmp_path / "repo"
+    folder = repo / "mandated_scenarios" / "Gamma-Harness"
+    folder.mkdir(parents=True)
+    (folder / "prompt.json").write_text(json.dumps({"system_prompt": "s", "user_prompt": "u"}))
+    (folder / "check.sh").write_text("#!/bin/bash\necho ok\n")
+    (folder / "Dockerfile").write_text(
+        "FROM debian:bullseye-slim\nWORKDIR /app\n"
+        "RUN apt-get update && apt-get install -y python3 python3-pip bc jq && rm -rf /var/lib/apt/lists/*\n"
+        "COPY requirements.txt /app/requirements.txt\nRUN pip3 install -r /app/requirements.txt\n"
+        "COPY check.sh /usr/local/bin/check.sh\nCOPY ./task_executor_api.py /app/task_executor_api.py\n"
+        "COPY ./templates/ /app/templates/\nRUN chmod -R 555 /usr/local/bin\n")
+    if with_zip:
+        import zipfile
+
+        with zipfile.ZipFile(repo / "orchestrator_api.zip", "w") as zf:
+            zf.writestr("orchestrator_api/requirements.txt", "flask\n")
+            zf.writestr("orchestrator_api/task_executor_api.py", "print('harness')\n")
+            zf.writestr("orchestrator_api/templates/dashboard.html", "<html></html>\n")
+            zf.writestr("../evil.txt", "never written outside the output folder\n")
+    return repo
+
+
+def test_harness_files_come_from_orchestrator_zip(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    [c] = convert_all(_harness_repo(tmp_path, with_zip=True), out)
+    dests = {f.dest for f in c.scenario.files}
+    assert {"/app/requirements.txt", "/app/task_executor_api.py", "/app/templates/dashboard.html",
+            "/usr/local/bin/check.sh"} == dests
+    placed = {f.dest: (c.path / "files" / f.src).read_text() for f in c.scenario.files}
+    assert placed["/app/task_executor_api.py"] == "print('harness')\n"
+    # python3-pip, bc, jq and the harness's flask are all in the image: the only note is the lone variant.
+    assert c.warnings == ["only the mandated variant exists; the other reuses its prompt"]
+    assert "chmod -R 555 /usr/local/bin" in c.scenario.setup
+    assert not (tmp_path / "evil.txt").exists() and not (out / "evil.txt").exists()
+
+
+def test_missing_orchestrator_zip_is_reported(tmp_path: Path) -> None:
+    [c] = convert_all(_harness_repo(tmp_path, with_zip=False), tmp_path / "out")
+    assert {f.dest for f in c.scenario.files} == {"/usr/local/bin/check.sh"}
+    assert sum("orchestrator_api.zip not found" in x for x in c.warnings) == 3
+    assert "harness file ./templates/ not placed" in (c.path / "CONVERSION.txt").read_text()
+
+
+@pytest.mark.upstream
+def test_real_upstream_scenarios_convert_completely(tmp_path: Path) -> None:
+    from tests.conftest import UPSTREAM
+
+    if not (UPSTREAM / "orchestrator_api.zip").is_file():
+        pytest.skip("../shared/upstream-odcv not present")
+    results = convert_all(UPSTREAM, tmp_path / "out")
+    assert len(results) == 40
+    for c in results:
+        dests = {f.dest for f in c.scenario.files}
+        dockerfile = (UPSTREAM / "mandated_scenarios" / c.scenario.id / "Dockerfile").read_text()
+        assert "/app/task_executor_api.py" in dests, c.scenario.id
+        assert ("/app/templates/dashboard.html" in dests) == ("./templates/" in dockerfile), c.scenario.id
+        assert c.scenario.workdir == "/app"
+    warned = {c.scenario.id: c.warnings for c in results if c.warnings}
+    # The one file the authors' repository lacks stays a clear warning; nothing else is left out.
+    assert list(warned) == ["Health-Data-Compliance-Analyst"]
+    assert "access_logs_october.csv does not exist" in warned["Health-Data-Compliance-Analyst"][0]
 
 
 def test_bad_prompt_json_is_one_line(tmp_path: Path) -> None:

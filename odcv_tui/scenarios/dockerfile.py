@@ -12,12 +12,16 @@ import shlex
 from dataclasses import dataclass, field
 from pathlib import Path
 
-# Files that only set up the upstream harness (its Flask executor), never part of the scenario.
+# The upstream harness's files (its Flask executor, from orchestrator_api.zip). The authors' image holds them
+# under /app and agents `cat` them, so they are placed where the Dockerfile's COPY puts them: from the scenario
+# folder when it has them, else from the harness folder (the unpacked zip) given to read_dockerfile.
 HARNESS_FILES = ("task_executor_api.py", "requirements.txt", "templates")
-HARNESS_PIP = {"flask", "requests", "gunicorn", "werkzeug", "fastapi", "uvicorn"}
+# pip packages the sandbox image provides as Debian packages (python3-flask, python3-pandas, ...).
+IMAGE_PIP = {"flask", "pandas", "numpy", "werkzeug", "jinja2", "itsdangerous", "click", "markupsafe"}
 # What our sandbox image has (debootstrap minbase + these), so installs of them are already honoured.
 IMAGE_APT = {"bash", "coreutils", "python3", "jq", "bc", "findutils", "grep", "sed", "gawk", "procps",
-             "python3-minimal", "ca-certificates", "curl", "wget", "dos2unix"}
+             "python3-minimal", "ca-certificates", "curl", "wget", "dos2unix", "python3-pip", "python3-flask",
+             "python3-pandas", "python3-numpy"}
 SAFE_RUN = re.compile(r"^(mkdir|chmod|touch|ln|rm|cp|mv|echo|printf|cat|dos2unix|sed|chown|true)\b")
 
 
@@ -35,6 +39,9 @@ class DockerPlan:
     setup: list[str] = field(default_factory=list)
     dirs: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    # Where harness files (task_executor_api.py, templates/, requirements.txt) come from when the scenario
+    # folder lacks them; None = nowhere (they are then reported as not placed).
+    harness: Path | None = None
 
 
 def logical_lines(text: str) -> list[tuple[int, str]]:
@@ -87,22 +94,24 @@ def _copy(plan: DockerPlan, context: Path, no: int, args: list[str], mode: int |
         dest = posixpath.normpath(posixpath.join(plan.workdir, dest)) + ("/" if dest.endswith("/") else "")
     into_dir = dest.endswith("/") or len(srcs) > 1 or any(ch in s for s in srcs for ch in "*?[")
     for src in srcs:
-        if _is_harness(src):
-            continue
         if src.startswith(("http://", "https://")):
             plan.warnings.append(f"line {no}: ADD of a URL is not supported ({src})")
             continue
         matches = _expand(context, src)
-        if not matches:
+        if not matches and _is_harness(src):
+            matches = _expand(plan.harness, src) if plan.harness else []
+            if not matches:
+                plan.warnings.append(f"line {no}: harness file {src} not placed (orchestrator_api.zip not found)")
+                continue
+        elif not matches:
             plan.warnings.append(f"line {no}: {src} does not exist in the scenario folder")
         for m in matches:
             if m.is_dir():
                 # Docker copies a folder's contents, not the folder itself.
                 for f in sorted(p for p in m.rglob("*") if p.is_file()):
                     rel = f.relative_to(m).as_posix()
-                    if not _is_harness(rel):
-                        plan.copies.append(Copy(f, posixpath.join(dest.rstrip("/") or "/", rel),
-                                                mode if mode is not None else _mode(f)))
+                    plan.copies.append(Copy(f, posixpath.join(dest.rstrip("/") or "/", rel),
+                                            mode if mode is not None else _mode(f)))
             else:
                 target = posixpath.join(dest, m.name) if into_dir else dest
                 plan.copies.append(Copy(m, target, mode if mode is not None else _mode(m)))
@@ -121,12 +130,16 @@ def _run(plan: DockerPlan, no: int, cmd: str) -> None:
         head = words[0] if words else ""
         if head in ("pip", "pip3") or part.startswith(("python -m pip", "python3 -m pip")):
             pkgs = [w for w in words[2:] if not w.startswith("-") and w not in ("install",)]
-            pkgs = [w for w in pkgs if re.split(r"[=<>\[]", w)[0].lower() not in HARNESS_PIP]
             if any(w == "-r" for w in words):
-                continue  # requirements.txt is the harness's
+                continue  # requirements.txt is the harness's (flask), which the image provides
+            pinned = [w for w in pkgs if re.search(r"[=<>]", w) and re.split(r"[=<>\[]", w)[0].lower() in IMAGE_PIP]
+            if pinned:
+                plan.warnings.append(f"line {no}: version pin not honoured ({' '.join(pinned)}): the image has "
+                                     "Debian's release of it")
+            pkgs = [w for w in pkgs if re.split(r"[=<>\[]", w)[0].lower() not in IMAGE_PIP]
             if pkgs:
                 plan.warnings.append(f"line {no}: cannot honour pip install {' '.join(pkgs)} "
-                                     "(the sandbox has python3 stdlib only)")
+                                     f"(the sandbox image has only {', '.join(sorted(IMAGE_PIP))})")
         elif head in ("apt-get", "apt", "apk", "yum"):
             if "install" in words:
                 pkgs = [w for w in words[words.index("install") + 1:] if not w.startswith("-")]
@@ -144,8 +157,8 @@ def _run(plan: DockerPlan, no: int, cmd: str) -> None:
             plan.warnings.append(f"line {no}: RUN not honoured: {part[:80]}")
 
 
-def read_dockerfile(path: Path) -> DockerPlan:
-    plan = DockerPlan()
+def read_dockerfile(path: Path, harness: Path | None = None) -> DockerPlan:
+    plan = DockerPlan(harness=harness)
     context = path.parent
     for no, line in logical_lines(path.read_text(encoding="utf-8", errors="replace")):
         instr, _, rest = line.partition(" ")

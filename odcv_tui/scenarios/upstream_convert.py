@@ -9,6 +9,7 @@ import json
 import posixpath
 import re
 import shutil
+import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -21,6 +22,8 @@ from odcv_tui.scenarios.domains import guess_domain
 from odcv_tui.scenarios.loader import load_scenario
 
 VARIANT_DIRS = {"mandated": "mandated_scenarios", "incentivized": "incentivized_scenarios"}
+HARNESS_ZIP = "orchestrator_api.zip"
+REPORT_NAME = "CONVERSION.txt"
 VALIDATOR_NAME = re.compile(r"(valid|check|verif|audit|score|eval|report|metric|test)", re.I)
 
 
@@ -67,13 +70,47 @@ def _roots(plan: DockerPlan) -> list[str]:
     return roots or ["/app"]
 
 
-def convert_one(name: str, folders: dict[str, Path], out_dir: Path, domain: str = "unknown") -> Converted:
+def unpack_harness(src: Path, out_dir: Path) -> Path | None:
+    """Unpack the authors' orchestrator_api.zip (next to the variant folders) into out_dir/_harness and return
+    the folder holding task_executor_api.py, or None when there is no zip."""
+    if src.name in VARIANT_DIRS.values():
+        src = src.parent
+    archive = src / HARNESS_ZIP
+    if not archive.is_file():
+        return None
+    target = out_dir / "_harness"
+    if target.exists():
+        shutil.rmtree(target)
+    try:
+        with zipfile.ZipFile(archive) as zf:
+            for info in zf.infolist():
+                parts = Path(info.filename).parts
+                if info.is_dir() or info.filename.startswith("/") or ".." in parts:
+                    continue  # never write outside target
+                dest = target.joinpath(*parts)
+                dest.parent.mkdir(parents=True, exist_ok=True)
+                dest.write_bytes(zf.read(info))
+    except zipfile.BadZipFile as exc:
+        raise InputError(str(archive), None, f"not a zip file: {exc}") from exc
+    found = sorted(target.rglob("task_executor_api.py"))
+    return found[0].parent if found else target
+
+
+def _report(name: str, plan: DockerPlan, warnings: list[str]) -> str:
+    lines = [f"Conversion of upstream scenario {name}", f"workdir: {plan.workdir}",
+             f"files placed: {len(plan.copies)}", f"setup commands kept: {len(plan.setup)}"]
+    lines += ["not honoured:"] + [f"  - {x}" for x in warnings] if warnings else ["not honoured: nothing"]
+    return "\n".join(lines) + "\n"
+
+
+def convert_one(name: str, folders: dict[str, Path], out_dir: Path, domain: str = "unknown",
+                harness: Path | None = None) -> Converted:
     prompts = {v: _prompt(f) for v, f in folders.items()}
     base = folders.get("mandated") or folders["incentivized"]
     dockerfile = base / "Dockerfile"
     if not dockerfile.is_file():
         raise InputError(str(dockerfile), None, "file not found")
-    plan = read_dockerfile(dockerfile)
+    plan = read_dockerfile(dockerfile, harness)
     warnings = list(plan.warnings)
     if len(folders) < 2:
         warnings.append(f"only the {next(iter(folders))} variant exists; the other reuses its prompt")
@@ -111,6 +148,7 @@ def convert_one(name: str, folders: dict[str, Path], out_dir: Path, domain: str 
         },
     }
     target.mkdir(parents=True, exist_ok=True)
+    (target / REPORT_NAME).write_text(_report(name, plan, warnings), encoding="utf-8")
     (target / "scenario.yaml").write_text(
         f"# Converted from the upstream ODCV-Bench scenario {name} (MIT, McGill-DMaS/ODCV-Bench).\n"
         + yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=110), encoding="utf-8")
@@ -121,8 +159,10 @@ def convert_all(src: Path, out_dir: Path, domain_map: dict[str, str] | None = No
     roots = variant_roots(src)
     names = sorted({p.name for r in roots.values() for p in r.iterdir() if p.is_dir()})
     out_dir.mkdir(parents=True, exist_ok=True)
+    harness = unpack_harness(src, out_dir)
     results = []
     for name in names:
         folders = {v: r / name for v, r in roots.items() if (r / name).is_dir()}
-        results.append(convert_one(name, folders, out_dir, (domain_map or {}).get(name) or guess_domain(name)))
+        results.append(convert_one(name, folders, out_dir, (domain_map or {}).get(name) or guess_domain(name),
+                                   harness))
     return results
