@@ -56,6 +56,14 @@ class Column:
     verdicts: VerdictSummary
     commands: list[CommandStep]
     final: str | None = None  # the run's closing words (task_complete reason or last assistant text)
+    fork_step: int | None = None  # a fork: its steps 1..fork_step are the parent's (runner/fork.py)
+
+    @property
+    def branch_k(self) -> int | None:
+        """Index of a fork's first own command (the row where it leaves its parent)."""
+        if self.fork_step is None:
+            return None
+        return next((c.k for c in self.commands if c.step_idx > self.fork_step), len(self.commands))
 
 
 def list_scenarios(db: sqlite_utils.Database) -> list[str]:
@@ -179,6 +187,28 @@ def load_pair(db: sqlite_utils.Database, scenario_id: str, model: str) -> list[C
     return [c for c in cols if c is not None]
 
 
+def load_run(db: sqlite_utils.Database, run_id: str) -> Column | None:
+    row = db.execute("SELECT model, variant, scenario_id, status, judge_median, fork_step, parent_run_id FROM runs "
+                     "WHERE id=?", [run_id]).fetchone()
+    if row is None:
+        return None
+    commands, final = align_commands(get_steps(db, run_id))
+    return Column(run_id=run_id, model=row[0], variant=row[1], scenario_id=row[2], status=row[3] or "",
+                  verdicts=summarize_verdicts(db, run_id, row[4]), commands=commands, final=final,
+                  fork_step=row[5] if row[6] else None)
+
+
+def load_family(db: sqlite_utils.Database, run_id: str, limit: int = 12) -> list[Column]:
+    """A parent and its forks side by side (from the parent or from any of its forks). Rows align by command
+    index, and a fork holds its parent's commands up to the fork point, so both sides meet there."""
+    row = db.execute("SELECT parent_run_id FROM runs WHERE id=?", [run_id]).fetchone()
+    root = row[0] if row and row[0] else run_id
+    kids = [r[0] for r in db.execute("SELECT id FROM runs WHERE parent_run_id=? ORDER BY fork_step, started, id "
+                                     "LIMIT ?", [root, limit]).fetchall()]
+    cols = (load_run(db, i) for i in [root, *kids])
+    return [c for c in cols if c is not None]
+
+
 def row_count(columns: list[Column]) -> int:
     """Aligned rows: the longest run's command count (shorter runs show an end marker)."""
     return max((len(c.commands) for c in columns), default=0)
@@ -220,7 +250,8 @@ def verdict_header(col: Column) -> Text:
     """Model, variant, status, then judge median / each judge / integrity / self score."""
     v = col.verdicts
     t = Text(no_wrap=False)
-    t.append(one_line(col.model, 40) + "\n", style="bold")
+    t.append(one_line(col.model, 40), style="bold")
+    t.append(f"  ⑂ fork @ step {col.fork_step}\n" if col.fork_step is not None else "\n", style="bold yellow")
     t.append(f"{one_line(col.variant, 14)} · {one_line(col.status, 14)} · {len(col.commands)} cmds\n",
              style="dim")
     t.append("median ")
@@ -258,6 +289,11 @@ def command_cell(col: Column, k: int, expanded: bool) -> Text:
         return Text(f"#{k + 1} —", style="dim")
     cs = col.commands[k]
     t = Text()
+    if col.fork_step is not None:  # a fork: the parent's commands dimmed, its own first one marked
+        if cs.step_idx <= col.fork_step:
+            t.append("(parent) ", style="dim")
+        elif k == col.branch_k:
+            t.append("⑂ branch ", style="bold yellow")
     t.append(f"#{k + 1} ", style="bold")
     if not cs.ran:
         t.append("no result recorded", style="yellow")

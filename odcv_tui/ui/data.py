@@ -132,6 +132,7 @@ class RunBundle:
     replays: dict[int, dict[str, Any]]
     scenario_title: str = ""
     judge_median: float | None = None  # runs.judge_median, as the Runs table and Compare show it
+    change_counts: dict[int, int] = field(default_factory=dict)  # step idx -> all its file changes (loaded or not)
 
     @property
     def cited(self) -> dict[int, list[str]]:
@@ -149,20 +150,40 @@ class RunBundle:
         return max(0, len(self.steps) - 1)
 
 
+# At most this many file changes per step are loaded (protected ones first): a step that wrote 200k files
+# otherwise cost seconds of pydantic objects before the TUI could draw anything (issue #13.2).
+CHANGES_PER_STEP = 2_000
+
+
+def load_changes(db: sqlite_utils.Database, run_id: str,
+                 per_step: int = CHANGES_PER_STEP) -> tuple[dict[int, list[FileChange]], dict[int, int]]:
+    """step idx -> its first `per_step` file changes (protected first, then in order), and step idx -> count."""
+    counts = {int(i): int(n) for i, n in db.execute(
+        "SELECT step_idx, count(*) FROM file_changes WHERE run_id=? GROUP BY step_idx", [run_id]).fetchall()}
+    sql = ("SELECT * FROM file_changes WHERE id IN (SELECT id FROM (SELECT id, row_number() OVER "
+           "(PARTITION BY step_idx ORDER BY protected DESC, id) AS rn FROM file_changes WHERE run_id=?) WHERE rn <= ?)"
+           " ORDER BY step_idx, protected DESC, id")
+    changes: dict[int, list[FileChange]] = {}
+    for r in db.query(sql, [run_id, int(per_step)]):
+        data = {k: v for k, v in r.items() if k in FileChange.model_fields and v is not None}
+        data["binary"], data["protected"] = bool(r["binary"]), bool(r["protected"])
+        changes.setdefault(int(r["step_idx"]), []).append(FileChange(**data))
+    return changes, counts
+
+
 def load_bundle(db: sqlite_utils.Database, run_id: str) -> RunBundle | None:
     run = q.get_run(db, run_id)
     if run is None:
         return None
-    changes: dict[int, list[FileChange]] = {}
-    for ch in q.get_file_changes(db, run_id):
-        changes.setdefault(ch.step_idx, []).append(ch)
+    changes, counts = load_changes(db, run_id)
     replays = {}
     if "replays" in db.table_names():
         replays = {r["step_idx"]: r for r in db.query("SELECT * FROM replays WHERE run_id=?", [run_id])}
     row = db.execute("SELECT title FROM scenarios WHERE id=?", [run.scenario_id]).fetchone()
     median = db.execute("SELECT judge_median FROM runs WHERE id=?", [run_id]).fetchone()[0]
     return RunBundle(run=run, steps=q.get_steps(db, run_id), changes=changes, verdicts=q.get_verdicts(db, run_id),
-                     replays=replays, scenario_title=row[0] if row else "", judge_median=median)
+                     replays=replays, scenario_title=row[0] if row else "", judge_median=median,
+                     change_counts=counts)
 
 
 def summary_counts(db: sqlite_utils.Database) -> dict[str, int]:

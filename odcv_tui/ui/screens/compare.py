@@ -110,9 +110,10 @@ class CompareScreen(Screen):
     """
 
     def __init__(self, db_path: Path, scenario_id: str | None = None, variant: str = "incentivized",
-                 models: list[str] | None = None) -> None:
+                 models: list[str] | None = None, *, family: str | None = None) -> None:
         super().__init__()
         self.db_path = Path(db_path)
+        self.family = family  # a run id: show its parent and the parent's forks instead (runner/fork.py)
         self.scenario_id = scenario_id
         self.variant = variant if variant in VARIANTS else "incentivized"
         self.models: list[str] | None = list(models) if models else None
@@ -154,6 +155,9 @@ class CompareScreen(Screen):
     def _load(self, gen: int, scenario_id: str | None, variant: str, models: list[str] | None,
               pair_model: str | None, scenario_step: int, scenarios: list[str]) -> None:
         view, error = _View(scenarios=scenarios), None
+        if self.family:
+            self._load_family(gen, view)
+            return
         try:
             db = open_db(self.db_path, recover=False)
             try:
@@ -182,6 +186,20 @@ class CompareScreen(Screen):
             error = f"internal error: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
         self.app.call_from_thread(self._show, gen, view, error)
 
+    def _load_family(self, gen: int, view: _View) -> None:
+        error = None
+        try:
+            db = open_db(self.db_path, recover=False)
+            try:
+                view.columns = cd.load_family(db, self.family or "")
+            finally:
+                db.conn.close()
+            view.scenario_id = view.columns[0].scenario_id if view.columns else None
+            view.available = [c.model for c in view.columns]
+        except (OdcvError, sqlite3.Error) as exc:
+            error = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        self.app.call_from_thread(self._show, gen, view, error)
+
     def _spinner(self, gen: int) -> None:
         if gen == self._generation and not self.loading_done:
             self.query_one("#cmp-cols").loading = True
@@ -195,7 +213,9 @@ class CompareScreen(Screen):
             self.models = [c.model for c in view.columns]
         box = self.query_one("#cmp-cols", HorizontalScroll)
         rows = cd.row_count(view.columns)
-        keep = self._keep_cursor if self._keep_cursor is not None else 0
+        # A family opens at the row where the first fork leaves its parent.
+        branch = next((c.branch_k for c in view.columns if c.branch_k is not None), 0) if self.family else 0
+        keep = self._keep_cursor if self._keep_cursor is not None else branch
         width = self._column_width(len(view.columns))
         # One batch, widths and cursors set before mounting: the new columns cost one layout pass.
         with self.app.batch_update():
@@ -229,7 +249,9 @@ class CompareScreen(Screen):
             t.append("No runs in this database yet: run or import some, then come back.", style="yellow")
         else:
             t.append(one_line(self.view.scenario_id, 60), style="bold")
-            if self.pair_model:
+            if self.family:
+                t.append(f" · a run and {max(0, len(self.columns) - 1)} fork(s), aligned by command (⑂ = branch)")
+            elif self.pair_model:
                 t.append(f" · {one_line(self.pair_model, 40)}: mandated vs incentivized")
             else:
                 t.append(f" · {self.variant} · {len(self.columns)} of {len(self.view.available)} models")

@@ -111,6 +111,7 @@ class StatsScreen(Screen):
         Binding("b", "bootstrap", "Resamples"),
         Binding("s", "sort", "Sort"),
         Binding("c", "chart", "Chart on/off"),
+        Binding("F", "forks", "Forks vs parents"),
     ]
     DEFAULT_CSS = """
     StatsScreen #stats-status { height: auto; padding: 0 1; background: $primary-background; }
@@ -216,6 +217,11 @@ class StatsScreen(Screen):
         self.sort_key = SORTS[(SORTS.index(self.sort_key) + 1) % len(SORTS)]
         if self.report is not None:
             self._render_report()
+
+    def action_forks(self) -> None:
+        from odcv_tui.ui.screens.fork_stats import ForkStatsScreen
+
+        self.app.push_screen(ForkStatsScreen(self.db_path))
 
     def action_chart(self) -> None:
         chart = self.query_one("#stats-chart", BarChart)

@@ -40,6 +40,7 @@ class TrajectoryScreen(Screen):
         Binding("p", "playback", "play back"),
         Binding("J", "judge", "judge run"),
         Binding("f", "fork", "fork here"),
+        Binding("F", "forks", "compare forks"),
         Binding("escape,q", "app.pop_screen", "back"),
     ]
     DEFAULT_CSS = """
@@ -226,6 +227,12 @@ class TrajectoryScreen(Screen):
                    f"{report.count('skipped')} skipped verdicts; {report.calls} model calls")
         self.app.call_from_thread(self.notify, summary)
         self.app.call_from_thread(self.reload)
+
+    def action_forks(self) -> None:
+        """This run's parent (or this run) and its forks side by side in Compare."""
+        from odcv_tui.ui.screens.compare import CompareScreen
+
+        self.app.push_screen(CompareScreen(self.db_path, family=self.run_id))
 
     def action_fork(self) -> None:
         if self.blind:

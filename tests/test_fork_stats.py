@@ -1,0 +1,94 @@
+"""Fork statistics (hand-computed), the Runs filter for forks and the Compare family view's alignment, on a
+real runs.db holding parents and forks written through the storage layer."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from odcv_tui.core.types import RunRecord, Step, ToolCall
+from odcv_tui.stats.forks import compute_forks, render_forks
+from odcv_tui.storage import open_db
+from odcv_tui.storage import writes as w
+from odcv_tui.ui import compare_data as cd
+from odcv_tui.ui.data import RunQuery, count_runs
+
+
+def _run(db, rid: str, model: str, median: float | None, *, parent: str | None = None, step: int | None = None,
+         edit: str = "none", status: str = "completed", flag: int | None = None) -> None:
+    w.upsert_scenario_stub(db, "sc", domain="finance")
+    edits = json.dumps({"edit_key": edit}) if parent else None
+    w.insert_run(db, RunRecord(id=rid, scenario_id="sc", variant="mandated", model=model, status=status,
+                               started=f"2026-01-01T00:00:{len(rid):02d}", parent_run_id=parent, fork_step=step,
+                               fork_edits=edits))
+    w.update_run(db, rid, judge_median=median, integrity_flag=flag)
+
+
+@pytest.fixture
+def fork_db(tmp_path: Path):  # type: ignore[no-untyped-def]
+    db = open_db(tmp_path / "runs.db")
+    _run(db, "P1", "parent-model", 4.0, flag=1)
+    _run(db, "P2", "parent-model", 0.0, flag=0)
+    _run(db, "C1", "m/a", 0.0, parent="P1", step=6, flag=0)
+    _run(db, "C2", "m/a", 4.0, parent="P1", step=6, flag=1)  # a second epoch at the same point
+    _run(db, "C3", "m/a", 3.0, parent="P2", step=3, flag=1)
+    _run(db, "C4", "m/b", 1.0, parent="P1", step=6, edit="user", flag=0)
+    _run(db, "C5", "m/a", None, parent="P1", step=7)  # not judged yet
+    _run(db, "C6", "m/a", 5.0, parent="P2", step=3, status="error")  # failed runs never count
+    yield db
+    db.conn.close()
+
+
+def test_fork_rates_against_parents_hand_computed(fork_db) -> None:  # type: ignore[no-untyped-def]
+    rep = compute_forks(fork_db, outcome="judge", bootstrap=500, seed=1)
+    by = {(g.model, g.edit): g for g in rep.groups}
+    a = by[("m/a", "none")]
+    # points: (P1, 6): children 0 and 1 -> 0.5, parent 1; (P2, 3): child 1, parent 0
+    assert (a.points, a.forks, a.unscored) == (2, 3, 2)
+    assert a.child_rate == pytest.approx(75.0) and a.parent_rate == pytest.approx(50.0)
+    assert a.diff == pytest.approx(25.0)
+    assert a.child_ci[0] is not None and a.child_ci[0] <= 75.0 <= a.child_ci[1]
+    b = by[("m/b", "user")]
+    assert (b.child_rate, b.parent_rate, b.points) == (0.0, 100.0, 1)
+    assert b.child_cp_upper == pytest.approx(97.5, abs=0.1)  # exact bound for 0 of 1
+    assert b.child_ci == (None, None)  # one point: no bootstrap
+    integ = {(g.model, g.edit): g for g in compute_forks(fork_db, outcome="integrity", bootstrap=0).groups}
+    assert integ[("m/a", "none")].child_rate == pytest.approx(75.0)
+    md = render_forks(rep, "markdown")
+    assert "| m/a | none | 2 | 3 | 2 | 75.0 |" in md
+    assert json.loads(render_forks(rep, "json"))["groups"][0]["model"] == "m/a"
+
+
+def test_runs_filter_forks(fork_db) -> None:  # type: ignore[no-untyped-def]
+    assert count_runs(fork_db, RunQuery("is:fork")) == 6
+    assert count_runs(fork_db, RunQuery("is:forked")) == 2
+    assert count_runs(fork_db, RunQuery("fork:P2")) == 2
+    assert count_runs(fork_db, RunQuery("fork:P2 model:m/a")) == 2
+    assert count_runs(fork_db, RunQuery("is:fork median>=3")) == 3
+
+
+def _steps(db, rid: str, cmds: list[str], start: int = 1) -> None:  # type: ignore[no-untyped-def]
+    rows = [Step(run_id=rid, idx=1, role="system", content="s"), Step(run_id=rid, idx=2, role="user", content="u")]
+    for i, c in enumerate(cmds):
+        call = ToolCall(id=f"{rid}{i}", name="bash", arguments=json.dumps({"command": c}))
+        rows += [Step(run_id=rid, idx=3 + 2 * i, role="assistant", tool_calls=[call], command=c),
+                 Step(run_id=rid, idx=4 + 2 * i, role="tool", tool_call_id=call.id, command=c, stdout=f"out {c}",
+                      exit_code=0)]
+    for s in rows:
+        w.add_step(db, s)
+
+
+def test_compare_family_aligns_at_the_fork_point(fork_db) -> None:  # type: ignore[no-untyped-def]
+    _steps(fork_db, "P1", ["ls", "validate", "sed -i falsify", "validate"])
+    _steps(fork_db, "C1", ["ls", "validate", "echo report honestly"])  # fork_step 6: keeps ls, validate
+    cols = cd.load_family(fork_db, "C1")  # from a child: its parent first, then the parent's forks
+    assert [c.run_id for c in cols] == ["P1", "C1", "C2", "C4", "C5"]
+    parent, child = cols[0], cols[1]
+    assert parent.branch_k is None and child.branch_k == 2
+    assert [c.command for c in child.commands[:2]] == [c.command for c in parent.commands[:2]]
+    assert "(parent)" in cd.command_cell(child, 1, False).plain
+    assert "⑂ branch" in cd.command_cell(child, 2, False).plain
+    assert "⑂ fork @ step 6" in cd.verdict_header(child).plain
+    assert "⑂" not in cd.command_cell(parent, 2, False).plain
