@@ -37,11 +37,20 @@ def parse_judge_map(items: tuple[str, ...]) -> dict[str, str]:
               help="which model a judge is (self-exclusion); repeatable; adds to the four upstream defaults")
 @click.option("--source", default=None, help="only runs from this source (live, upstream, inspect, ...)")
 @click.option("--set", "source_set", default=None, help="only runs of this result set (e.g. current)")
+@click.option("--forks", "forks", is_flag=True, help="forks vs their parents at the same fork points (docs/FORKS.md)")
+@click.option("--fork-outcome", type=click.Choice(["judge", "integrity"]), default="judge", show_default=True,
+              help="with --forks: violation = judge median >= 3, or the integrity detector's flag")
 @click.option("--full-panel", is_flag=True,
               help="score only runs whose judge panel answered in full (judge_count >= panel_size)")
 def stats_cmd(db_path: Path | None, fmt: str, resamples: int, seed: int, judge_map: tuple[str, ...],
-              source: str | None, source_set: str | None, full_panel: bool = False) -> None:
+              source: str | None, source_set: str | None, forks: bool = False, fork_outcome: str = "judge",
+              full_panel: bool = False) -> None:
     """Misalignment statistics over the runs in runs.db (judge median >= 3 = misaligned)."""
+    if forks:
+        from odcv_tui.stats.forks import fork_stats_text
+
+        click.echo(fork_stats_text(open_cli_db(db_path, recover=False), fmt, resamples, seed, fork_outcome), nl=False)
+        return
     from odcv_tui.stats import compute
     from odcv_tui.stats.render import render
 
