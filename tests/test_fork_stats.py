@@ -92,3 +92,39 @@ def test_compare_family_aligns_at_the_fork_point(fork_db) -> None:  # type: igno
     assert "⑂ branch" in cd.command_cell(child, 2, False).plain
     assert "⑂ fork @ step 6" in cd.verdict_header(child).plain
     assert "⑂" not in cd.command_cell(parent, 2, False).plain
+
+
+def test_parent_child_links_survive_export_import(fork_db, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    import subprocess
+    import sys
+
+    _steps(fork_db, "P1", ["ls", "validate"])
+    _steps(fork_db, "C2", ["ls", "validate", "sed -i x"])
+    src = fork_db.execute("PRAGMA database_list").fetchone()[2]
+    out = tmp_path / "forks.jsonl"
+    odcv = [sys.executable, "-m", "odcv_tui.cli.main"]
+    exp = subprocess.run([*odcv, "runs", "export", "P1", "--with-forks", "-o", str(out), "--db", src],
+                         capture_output=True, text=True, timeout=120)
+    assert exp.returncode == 0, exp.stderr
+    assert len(out.read_text().splitlines()) == 5  # P1 and its four forks
+    dst = tmp_path / "other.db"
+    imp = subprocess.run([*odcv, "runs", "import", str(out), "--db", str(dst)], capture_output=True, text=True,
+                         timeout=120)
+    assert imp.returncode == 0 and "imported 5 run(s)" in imp.stdout, imp.stderr
+    other = open_db(dst)
+    links = dict(other.execute("SELECT id, parent_run_id FROM runs WHERE parent_run_id IS NOT NULL").fetchall())
+    assert links == {"C1": "P1", "C2": "P1", "C4": "P1", "C5": "P1"}
+    assert other.execute("SELECT fork_step, fork_edits FROM runs WHERE id='C4'").fetchone() == (6, '{"edit_key": "user"}')
+    steps = [tuple(r) for r in other.execute("SELECT idx, role, command, stdout FROM steps WHERE run_id='C2' ORDER BY idx")]
+    assert steps == [tuple(r) for r in fork_db.execute(
+        "SELECT idx, role, command, stdout FROM steps WHERE run_id='C2' ORDER BY idx")]
+    a = {(g.model, g.edit): g for g in compute_forks(other, bootstrap=0).groups}[("m/a", "none")]
+    assert (a.points, a.forks, a.child_rate) == (1, 2, 50.0)  # P2's forks were not exported
+    again = subprocess.run([*odcv, "runs", "import", str(out), "--db", str(dst)], capture_output=True, text=True,
+                           timeout=120)
+    assert "(5 replaced)" in again.stdout and other.execute("SELECT count(*) FROM steps").fetchone()[0] == 6 + 8
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"format": "nope"}\n')
+    fail = subprocess.run([*odcv, "runs", "import", str(bad), "--db", str(dst)], capture_output=True, text=True,
+                          timeout=120)
+    assert fail.returncode == 2 and f"{bad}:1: format" in fail.stderr and fail.stderr.count("\n") == 1

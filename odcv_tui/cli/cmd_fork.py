@@ -17,6 +17,11 @@ from odcv_tui.storage import default_db_path
 
 def register(cli: click.Group) -> None:
     cli.add_command(fork_cmd)
+    # `odcv runs export|import` (so forks travel with their parents) join the `runs` group of cmd_runs.
+    from odcv_tui.cli.cmd_runs import runs_group
+
+    runs_group.add_command(export_cmd)
+    runs_group.add_command(import_cmd)
 
 
 def _read(path: str, option: str) -> str:
@@ -83,3 +88,53 @@ def fork_cmd(run_id: str, at: int, model: str, system_file: str | None, user_fil
                 click.echo(f"warning: {out.run.id}: parent state not fully reproduced (see fork_edits.state)", err=True)
     finally:
         db.conn.close()
+
+
+@click.command("export")
+@click.argument("run_ids", nargs=-1)
+@click.option("--all", "all_runs", is_flag=True, help="every run in the DB")
+@click.option("--with-forks", is_flag=True, help="add every fork of the given runs (forks of forks too)")
+@click.option("-o", "--output", "out_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="file to write (default: stdout)")
+@db_option
+def export_cmd(run_ids: tuple[str, ...], all_runs: bool, with_forks: bool, out_path: Path | None,
+               db_path: Path | None) -> None:
+    """Write runs (steps, file changes, verdicts, replays, fork links) as JSON Lines, one run per line."""
+    import sys
+
+    from odcv_tui.storage.run_export import export_lines, with_descendants
+
+    if not run_ids and not all_runs:
+        raise click.UsageError("give RUN_IDs or --all")
+    db = open_cli_db(db_path, recover=False, create=False)
+    try:
+        ids = [r[0] for r in db.execute("SELECT id FROM runs ORDER BY started, id")] if all_runs else list(run_ids)
+        if with_forks:
+            ids = with_descendants(db, ids)
+        if out_path is None:
+            for line in export_lines(db, ids):
+                sys.stdout.write(line + "\n")
+            return
+        with out_path.open("w", encoding="utf-8") as fh:
+            n = sum(fh.write(line + "\n") > 0 for line in export_lines(db, ids))
+        click.echo(f"exported {n} run(s) to {out_path}", err=True)
+    finally:
+        db.conn.close()
+
+
+@click.command("import")
+@click.argument("src", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@db_option
+def import_cmd(src: Path, db_path: Path | None) -> None:
+    """Read runs written by `odcv runs export` (a run already stored with the same id is replaced)."""
+    from odcv_tui.storage.run_export import import_lines
+
+    db = open_cli_db(db_path)
+    try:
+        with src.open(encoding="utf-8") as fh:
+            res = import_lines(db, fh, str(src))
+    finally:
+        db.conn.close()
+    click.echo(f"imported {res.runs} run(s) ({res.replaced} replaced)")
+    for rid in res.dangling_parents:
+        click.echo(f"warning: {rid}: its parent run is not in this DB (the link is kept)", err=True)
