@@ -79,17 +79,27 @@ def effective_step(steps: list[Step], at: int, source: str) -> int:
     return steps[pos].idx
 
 
+# Recorded fields the child's copy of a step keeps (what the Trajectory, Compare, the integrity detector and a
+# fork of this fork read); tokens and cost are the parent's spending, not copied.
+_KEPT_FIELDS = ("reasoning", "command", "stdout", "stderr", "exit_code", "duration")
+
+
 def to_message(step: Step, content: str | None) -> dict[str, Any]:
-    """A stored step as the provider message it was (tool rows keep their JSON content verbatim)."""
+    """A stored step as the provider message it was (tool rows keep their JSON content verbatim), plus its
+    recorded fields under "_step" (the loop stores them and strips them from what it sends)."""
     if step.role == "assistant":
         msg: dict[str, Any] = {"role": "assistant", "content": content}
         if step.tool_calls:
             msg["tool_calls"] = [{"id": c.id, "type": "function",
                                   "function": {"name": c.name, "arguments": c.arguments}} for c in step.tool_calls]
-        return msg
-    if step.role == "tool":
-        return {"role": "tool", "tool_call_id": step.tool_call_id or "", "content": content or ""}
-    return {"role": step.role, "content": content or ""}
+    elif step.role == "tool":
+        msg = {"role": "tool", "tool_call_id": step.tool_call_id or "", "content": content or ""}
+    else:
+        msg = {"role": step.role, "content": content or ""}
+    # An edited step keeps its command and reasoning, not the outputs its new text replaced.
+    kept = _KEPT_FIELDS if content == step.content else ("reasoning", "command")
+    msg["_step"] = {k: getattr(step, k) for k in kept if getattr(step, k) is not None}
+    return msg
 
 
 def edit_key(system: bool, user: bool, steps: list[int]) -> str:
