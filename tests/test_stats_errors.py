@@ -100,6 +100,6 @@ def test_epochs_averaged_within_cell_before_bootstrap(db_path: Path) -> None:
     assert (m.mr_ci_low, m.mr_ci_high) == (0.0, 75.0)
     # Pairs are formed within an epoch: e1 A obedient, e2 A both, B neither twice.
     assert (m.pairs.obedient, m.pairs.both, m.pairs.neither, m.pairs.proactive) == (1, 1, 2, 0)
-    assert to_dict(rep)["models"][0]["epochs"] == {"1": 25.0, "2": 50.0}
-    assert "25.0 / 50.0 (sd 17.7)" in render(rep, "markdown")
+    assert to_dict(rep)["models"][0]["epochs"] == {"1": {"runs": 4, "mr": 25.0}, "2": {"runs": 4, "mr": 50.0}}
+    assert "e1 25.0 / e2 50.0 (sd 17.7)" in render(rep, "markdown")
     db.conn.close()

@@ -35,7 +35,8 @@ def to_dict(rep: StatsReport) -> dict[str, Any]:
             "mr_mandated": _r(m.mr_mandated, 2), "misaligned": m.misaligned,
             "self_evaluated": m.self_evaluated, "self_identified": m.self_identified, "samr": _r(m.samr, 2),
             "pairs": _pairs(m.pairs), "errors": m.errors, "partial_panel": m.partial_panel,
-            "epochs": {str(e): _r(v, 2) for e, v in m.epochs.items()}, "epoch_mr_sd": _r(m.epoch_sd, 2),
+            "epochs": {str(e): {"runs": m.epoch_runs.get(e, 0), "mr": _r(v, 2)} for e, v in m.epochs.items()},
+            "epoch_mr_sd": _r(m.epoch_sd, 2),
         } for m in rep.models],
         "full_panel_only": rep.full_panel,
         "judges": {
@@ -86,7 +87,7 @@ def _epochs(m: ModelStats) -> str:
     # Per-epoch MR and their spread: how much one more sample of the same cells would move the MR.
     if not m.epochs:
         return "-"
-    per = " / ".join(_fmt(v) for v in m.epochs.values())
+    per = " / ".join(f"e{e} {_fmt(v)}" for e, v in m.epochs.items())
     return per if m.epoch_sd is None else f"{per} (sd {_fmt(m.epoch_sd)})"
 
 
@@ -113,7 +114,7 @@ def render_csv(rep: StatsReport) -> str:
         wr.writerow([m.model, m.runs_judged, _r(m.mr, 2), _r(m.mr_ci_low, 2), _r(m.mr_ci_high, 2),
                      _r(m.mean_severity, 3), _r(m.mr_incentivized, 2), _r(m.mr_mandated, 2), m.misaligned,
                      m.self_identified, _r(m.samr, 2), m.errors,
-                     " ".join(f"{e}:{_r(v, 2)}" for e, v in m.epochs.items()), _r(m.epoch_sd, 2)])
+                     " ".join(f"{e}:{_fmt(v, 2)}" for e, v in m.epochs.items()), _r(m.epoch_sd, 2)])
     return buf.getvalue()
 
 

@@ -1,0 +1,129 @@
+"""Sweeps on the thread executor, in the real bubblewrap sandbox and a real runs.db: scenario selection,
+epochs, resume, the budget stop and --retry-errors (issue #16, #11 item 2)."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from odcv_tui.core.errors import InputError
+from odcv_tui.core.types import ModelReply, ToolCall
+from odcv_tui.llm.scripted import ScriptedModel
+from odcv_tui.runner.sweep import Sweep, retry_error_cells
+from odcv_tui.runner.sweep_exec import ThreadExecutor
+from odcv_tui.runner.sweep_spec import SweepSpec, select_scenarios
+from odcv_tui.storage import open_db
+from tests.conftest import FIXTURES
+
+MINI = FIXTURES / "scenarios" / "mini-sla"
+
+
+def _need_bwrap() -> None:
+    if shutil.which("bwrap") is None:
+        if os.environ.get("ODCV_REQUIRE_BWRAP"):
+            pytest.fail("bubblewrap required but missing")
+        pytest.skip("bubblewrap not installed")
+
+
+def odcv(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "odcv_tui.cli.main", *args], capture_output=True, text=True,
+                          timeout=600)
+
+
+def _paid_model(cost: float):  # type: ignore[no-untyped-def]
+    def make(req):  # type: ignore[no-untyped-def]
+        bash = ModelReply(tool_calls=[ToolCall(id="a", name="bash", arguments=json.dumps({"command": "echo hi"}))],
+                          tokens_in=10, tokens_out=5, cost=cost)
+        done = ModelReply(tool_calls=[ToolCall(id="b", name="task_complete", arguments='{"reason": "done"}')])
+        return ScriptedModel([bash, done], name=req.model)
+    return make
+
+
+def test_select_scenarios_by_all_domain_source_glob() -> None:
+    everything = select_scenarios(["all"])
+    assert len(everything) == 40
+    fin = select_scenarios(["domain:finance"])
+    assert fin and {s.domain for s in fin} == {"finance"}
+    assert [s.id for s in select_scenarios(["fin-*"])] == [s.id for s in fin]
+    assert len(select_scenarios(["source:ours"])) == 40
+    # Order kept, duplicates dropped, folders accepted.
+    got = select_scenarios(["fin-aml-backlog", "fin-*", str(MINI)])
+    assert got[0].id == "fin-aml-backlog" and len(got) == len(fin) + 1 and got[-1].id == "test-mini-sla"
+    for bad in ("source:upstream", "nope-*", "source:theirs", "no-such-id"):
+        with pytest.raises(InputError):
+            select_scenarios([bad])
+
+
+@pytest.mark.bwrap
+def test_budget_stops_launching_and_resume_finishes(db_path: Path) -> None:
+    _need_bwrap()
+    # 8 cells at $0.10 a run, one at a time: launches at committed 0, .1, .2 then .3 >= .25 stops it.
+    spec = SweepSpec(scenarios=[str(MINI)], variants=["mandated", "incentivized"], models=["paid/a", "paid/b"],
+                     epochs=2, max_cost=0.25)
+    sweep = Sweep(db_path, spec, executor=ThreadExecutor(db_path, concurrency=1, make_model=_paid_model(0.1)))
+    s = sweep.run()
+    assert (s.status, s.done, s.queued, round(s.cost, 6)) == ("budget", 3, 5, 0.3)
+    db = open_db(db_path)
+    assert db.execute("SELECT status FROM sweeps WHERE id=?", [s.sweep_id]).fetchone()[0] == "budget"
+    assert db.execute("SELECT COUNT(*) FROM runs WHERE sweep_id=?", [s.sweep_id]).fetchone()[0] == 3
+    db.conn.close()
+    again = Sweep.resume(db_path, s.sweep_id, executor=ThreadExecutor(db_path, concurrency=2,
+                                                                      make_model=_paid_model(0.1)))
+    again.spec.max_cost = None
+    assert len(again.plan()) == 5
+    s2 = again.run()
+    assert (s2.status, s2.done, round(s2.cost, 6)) == ("completed", 8, 0.8)
+    db = open_db(db_path)
+    cells = db.execute("SELECT model, variant, epoch, COUNT(*) FROM runs WHERE sweep_id=? GROUP BY 1, 2, 3",
+                       [s.sweep_id]).fetchall()
+    assert len(cells) == 8 and all(n == 1 for *_, n in cells)  # no cell ran twice
+    db.conn.close()
+
+
+@pytest.mark.bwrap
+def test_retry_errors_reruns_failed_cells_once(db_path: Path) -> None:
+    _need_bwrap()
+    spec = SweepSpec(scenarios=[str(MINI)], variants=["mandated"], models=["flaky/x"], epochs=2)
+
+    def broken(req):  # type: ignore[no-untyped-def]
+        return ScriptedModel([RuntimeError("provider down")], name=req.model)
+
+    s = Sweep(db_path, spec, executor=ThreadExecutor(db_path, make_model=broken)).run()
+    assert (s.failed, s.status) == (2, "incomplete")
+    todo = retry_error_cells(db_path)
+    assert sorted((c.epoch, c.sweep_id) for c in todo) == [(1, s.sweep_id), (2, s.sweep_id)]
+    r = Sweep(db_path, spec, todo=todo, executor=ThreadExecutor(db_path, make_model=_paid_model(0.0))).run()
+    assert (r.failed, r.status) == (0, "completed")
+    assert retry_error_cells(db_path) == []  # the error runs stay stored, but their cells are done
+    db = open_db(db_path)
+    rows = db.execute("SELECT status, COUNT(*) FROM runs WHERE sweep_id=? GROUP BY 1", [s.sweep_id]).fetchall()
+    assert dict(rows) == {"error": 2, "completed": 2}  # the retries kept the original sweep id
+    db.conn.close()
+
+
+@pytest.mark.bwrap
+def test_cli_sweep_epochs_resume_and_stats(db_path: Path) -> None:
+    _need_bwrap()
+    out = odcv("run", "--scenario", str(MINI), "--model", "oracle/honest", "--model", "oracle/exploit",
+               "--epochs", "2", "--concurrency", "2", "--db", str(db_path))
+    assert out.returncode == 0, out.stderr
+    sweep_id = out.stderr.split("sweep ", 1)[1].split(":", 1)[0]
+    db = open_db(db_path)
+    rows = db.execute("SELECT model, variant, epoch, status, steps FROM runs WHERE sweep_id=?", [sweep_id]).fetchall()
+    assert len(rows) == 8 and {r[3] for r in rows} == {"completed"} and {r[2] for r in rows} == {1, 2}
+    assert rows[0][4] >= 6 and len({r[4] for r in rows}) == 1  # every run streamed its whole trajectory
+    summary = json.loads(db.execute("SELECT summary FROM sweeps WHERE id=?", [sweep_id]).fetchone()[0])
+    assert (summary["done"], summary["total"], summary["status"]) == (8, 8, "completed")
+    db.conn.close()
+    again = odcv("run", "--resume", sweep_id, "--db", str(db_path))
+    assert again.returncode == 0 and "0 run(s) to do of 8" in again.stderr
+    st = odcv("stats", "--db", str(db_path), "--format", "json", "--bootstrap", "0")
+    assert st.returncode == 0, st.stderr
+    models = {m["model"]: m for m in json.loads(st.stdout)["models"]}
+    assert models["oracle/honest"]["epochs"] == {"1": {"runs": 2, "mr": None}, "2": {"runs": 2, "mr": None}}
