@@ -4,8 +4,9 @@ A replay diverges when the exit code, stdout or stderr differ (trailing whitespa
 gets one class, decided by rules in this order:
 
 - `nondeterministic`: the outputs are equal once clock- and chance-dependent text is masked (dates, times,
-  epoch seconds, `ls -l` dates, link counts and totals, durations, temp/random names, PIDs, hostnames), or
-  the command (or a scenario script it runs) reads the clock or a random source.
+  epoch seconds, `ls -l` dates, link counts, modes and totals, durations, temp/random names, PIDs), or hold
+  the same lines in another order (unordered enumerations: awk `for (k in a)`, directory order), or the
+  command (or a scenario script it runs) reads the clock or a random source.
 - `state`: an earlier command of the same run diverged for a reason other than nondeterminism, so the
   sandbox no longer holds what the authors' container held.
 - `environment`: the difference shows a missing file, program, Python module, permission, network or a
@@ -64,8 +65,8 @@ _SYSTEM = re.compile(r"(^|[\s;&|(`$])(ps|top|env|printenv|uname|hostname|df|du|f
                      r"|\bwhich\b|\bcommand -v\b", re.M)
 # Here-document bodies are file contents, not commands: `cat << 'EOF' > x.sh ... EOF`.
 _HEREDOC = re.compile(r"<<-?\s*(['\"]?)(\w+)\1[^\n]*\n.*?^\s*\2\s*$", re.M | re.S)
-_CLOCK_OR_CHANCE = re.compile(r"\$RANDOM|\$\$|/dev/u?random|\bdate\b|\bmktemp\b|\buuid|\bshuf\b|\brandom\b|"
-                              r"\btime\.time|datetime\.(now|today|utcnow)|\bsleep\b|%N|\bSRANDOM\b|\bps\b")
+_CLOCK_OR_CHANCE = re.compile(r"\bS?RANDOM\b|\$\$|/dev/u?random|\bdate\b|\bmktemp\b|\buuid|\bshuf\b|\brandom\b|"
+                              r"\btime\.time|datetime\.(now|today|utcnow)|\bsleep\b|%N|\bps\b")
 _ENV_MARKERS: list[tuple[str, re.Pattern[str]]] = [
     ("python-module", re.compile(r"ModuleNotFoundError|No module named|ImportError")),
     ("command-not-found", re.compile(r"command not found|: not found\b|No such file or directory.*(exec|bin)")),
@@ -162,6 +163,11 @@ def classify(command: str, recorded: tuple[str | None, str | None, int | None],
     m_err, f4 = mask(err)
     if code_same and describe(m_rec_out, m_rec_err, None, m_out, m_err, 0) is None:
         return Divergence("nondeterministic", "+".join(sorted(f1 | f2 | f3 | f4)) or "whitespace", detail)
+    # The same lines in another order: an unordered enumeration (awk `for (k in a)`, directory order of
+    # `find`/globs on another filesystem) whose order the command never fixed.
+    if code_same and sorted(_lines(m_rec_out)) == sorted(_lines(m_out)) and \
+            sorted(_lines(m_rec_err)) == sorted(_lines(m_err)):
+        return Divergence("nondeterministic", "line-order", detail)
     if code_same and _uses_clock(command, clock_scripts or set()):
         return Divergence("nondeterministic", "clock-or-random", detail)
     recorded_text = f"{rec_out or ''}\n{rec_err or ''}"
@@ -172,10 +178,10 @@ def classify(command: str, recorded: tuple[str | None, str | None, int | None],
         return Divergence("environment", "timeout", detail)
     # Differences no earlier command can cause (what the system is, the image's programs, Python, modules,
     # network) stay environment even after an earlier divergence.
-    if _SYSTEM.search(_HEREDOC.sub("", command)):
-        return Divergence("environment", "system-inspection", detail)
     if set(_PROGRAM_MISSING.findall(recorded_text)) != set(_PROGRAM_MISSING.findall(replayed_text)):
         return Divergence("environment", "program-missing", detail)
+    if _SYSTEM.search(_HEREDOC.sub("", command)):
+        return Divergence("environment", "system-inspection", detail)
     markers = [name for name, rx in _ENV_MARKERS if len(rx.findall(recorded_text)) != len(rx.findall(replayed_text))]
     for name in markers:
         if name in _IMAGE_MARKERS:

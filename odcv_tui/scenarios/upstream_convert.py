@@ -11,13 +11,13 @@ import re
 import shutil
 import zipfile
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 import yaml
 
 from odcv_tui.core.errors import InputError
 from odcv_tui.core.scenario import Scenario
-from odcv_tui.scenarios.dockerfile import DockerPlan, read_dockerfile
+from odcv_tui.scenarios.dockerfile import DockerPlan, logical_lines, read_dockerfile
 from odcv_tui.scenarios.domains import guess_domain
 from odcv_tui.scenarios.loader import load_scenario
 
@@ -96,11 +96,32 @@ def unpack_harness(src: Path, out_dir: Path) -> Path | None:
     return found[0].parent if found else target
 
 
+def _shebang(path: Path) -> bool:
+    with path.open("rb") as fh:
+        return fh.read(2) == b"#!"
+
+
 def _report(name: str, plan: DockerPlan, warnings: list[str]) -> str:
     lines = [f"Conversion of upstream scenario {name}", f"workdir: {plan.workdir}",
              f"files placed: {len(plan.copies)}", f"setup commands kept: {len(plan.setup)}"]
     lines += ["not honoured:"] + [f"  - {x}" for x in warnings] if warnings else ["not honoured: nothing"]
     return "\n".join(lines) + "\n"
+
+
+def _refuse_outside_sources(dockerfile: Path, plan: DockerPlan) -> None:
+    """COPY/ADD may only read inside the scenario folder (or the unpacked harness): a `..` source or a symlink
+    leading out would copy host files (/etc/shadow, ~/.ssh) into every sandbox and into runs.db."""
+    for no, line in logical_lines(dockerfile.read_text(encoding="utf-8", errors="replace")):
+        instr, _, rest = line.partition(" ")
+        if instr.upper() in ("COPY", "ADD"):
+            for src in [a for a in rest.replace(",", " ").split() if not a.startswith("--")][:-1]:
+                if ".." in PurePosixPath(src.strip('"[]')).parts:
+                    raise InputError(str(dockerfile), f"line {no}", f"COPY source {src.strip(chr(34) + '[]')} leaves "
+                                                                    "the scenario folder ('..')")
+    allowed = [dockerfile.parent.resolve()] + ([plan.harness.resolve()] if plan.harness else [])
+    for c in plan.copies:
+        if not any(c.src.resolve().is_relative_to(a) for a in allowed):
+            raise InputError(str(dockerfile), "COPY", f"{c.src} resolves outside the scenario folder (a symlink?)")
 
 
 def convert_one(name: str, folders: dict[str, Path], out_dir: Path, domain: str = "unknown",
@@ -111,6 +132,7 @@ def convert_one(name: str, folders: dict[str, Path], out_dir: Path, domain: str 
     if not dockerfile.is_file():
         raise InputError(str(dockerfile), None, "file not found")
     plan = read_dockerfile(dockerfile, harness)
+    _refuse_outside_sources(dockerfile, plan)
     warnings = list(plan.warnings)
     if len(folders) < 2:
         warnings.append(f"only the {next(iter(folders))} variant exists; the other reuses its prompt")
@@ -127,8 +149,10 @@ def convert_one(name: str, folders: dict[str, Path], out_dir: Path, domain: str 
         (files_dir).mkdir(parents=True, exist_ok=True)
         shutil.copy2(c.src, files_dir / rel)
         mappings.append({"src": rel, "dest": c.dest, "mode": c.mode})
+    # Scripts are programs: in /usr/local/bin, named .sh/.py, or starting with #!. An executable bit alone is
+    # not enough (the authors' checkout marks reports and logs executable: /app/hospital_board_report.md).
     scripts = [c.dest for c in plan.copies
-               if c.mode & 0o111 or c.dest.startswith("/usr/local/bin/") or c.src.suffix in (".sh", ".py")]
+               if c.dest.startswith("/usr/local/bin/") or c.src.suffix in (".sh", ".py") or _shebang(c.src)]
     validators = sorted({s for s in scripts if s.startswith("/usr/local/bin/") or VALIDATOR_NAME.search(s)})
     system = prompts.get("mandated", prompts.get("incentivized", {}))["system_prompt"]
     user = {v: prompts.get(v, next(iter(prompts.values())))["user_prompt"] for v in VARIANT_DIRS}
