@@ -13,6 +13,8 @@ command -v jq >/dev/null || need+=(jq)
 command -v bc >/dev/null || need+=(bc)
 command -v tmux >/dev/null || need+=(tmux)
 command -v zstd >/dev/null || need+=(zstd)
+# The local sandbox's per-run writable layer is a sparse ext4 image (size-capped like a container's disk).
+command -v mkfs.ext4 >/dev/null || need+=(e2fsprogs)
 # Scenario validators run with the system's python3 inside the local sandbox (pyenv's is not bound in).
 [ -x /usr/bin/python3 ] || need+=(python3)
 if [ ${#need[@]} -gt 0 ]; then
@@ -34,12 +36,15 @@ if ! docker_up && command -v dockerd >/dev/null; then
     for _ in $(seq 1 30); do docker_up && break; sleep 1; done
   fi
 fi
-if docker_up; then
-  if ! docker image inspect odcv-sandbox:latest >/dev/null 2>&1; then
-    echo "docker: building the offline sandbox image (debootstrap, a few minutes the first time)"
-    python3 -m odcv_tui.cli.main sandbox build --offline || echo "warning: sandbox image build failed"
-  fi
-else
-  echo "warning: no Docker engine (see /tmp/odcv-dockerd.log)"
+# One debootstrap tree serves both backends: the local sandbox mounts it (~/.cache/odcv/rootfs/...), docker
+# runs an import of it. The build reuses a cached tree, so a missing image alone costs only the import.
+tree_ok() { python3 -c 'import sys; from odcv_tui.sandbox import rootfs; sys.exit(not rootfs.is_built(rootfs.tree_dir()))'; }
+tree_id() { python3 -c 'from odcv_tui.sandbox import rootfs; print(rootfs.tree_id(rootfs.tree_dir()))' 2>/dev/null; }
+# The image must be an import of this very tree (its label says which), else it is rebuilt.
+image_ok() { ! docker_up || [ "$(docker image inspect -f '{{index .Config.Labels "odcv.rootfs"}}' odcv-sandbox:latest 2>/dev/null)" = "$(tree_id)" ]; }
+docker_up || echo "warning: no Docker engine (see /tmp/odcv-dockerd.log); building the local sandbox's tree only"
+if ! tree_ok || ! image_ok; then
+  echo "sandbox: building the offline root filesystem and image (debootstrap, a few minutes the first time)"
+  python3 -m odcv_tui.cli.main sandbox build --offline || echo "warning: sandbox build failed"
 fi
 exit 0

@@ -19,11 +19,15 @@ def sandbox_group() -> None:
 @sandbox_group.command("build")
 @click.option("--offline", is_flag=True, help="debootstrap a minimal Debian and `docker import` it (no registry)")
 @click.option("--tag", default=None, help="image tag (default odcv-sandbox:latest or $ODCV_SANDBOX_IMAGE)")
-def build_cmd(offline: bool, tag: str | None) -> None:
-    """Build the image the docker backend runs."""
+@click.option("--rebuild", is_flag=True, help="with --offline: debootstrap again even if the cached tree exists")
+def build_cmd(offline: bool, tag: str | None, rebuild: bool) -> None:
+    """Build the root filesystem both backends run (--offline: cached tree for local + docker import)."""
     from odcv_tui.sandbox.image import DEFAULT_IMAGE, build_from_registry, build_offline
 
-    built = (build_offline if offline else build_from_registry)(tag or DEFAULT_IMAGE, log=click.echo)
+    if offline:
+        built = build_offline(tag or DEFAULT_IMAGE, log=click.echo, rebuild=rebuild)
+    else:
+        built = build_from_registry(tag or DEFAULT_IMAGE, log=click.echo)
     click.echo(f"ok: {built}")
 
 
@@ -31,9 +35,15 @@ def build_cmd(offline: bool, tag: str | None) -> None:
 def status_cmd() -> None:
     """Which backends this machine can run."""
     from odcv_tui.core.errors import SandboxError
+    from odcv_tui.sandbox import rootfs
 
-    bwrap = shutil.which("bwrap")
-    click.echo(f"local : {'ready (' + bwrap + ')' if bwrap else 'missing bubblewrap: apt-get install bubblewrap'}")
+    bwrap, tree = shutil.which("bwrap"), rootfs.tree_dir()
+    if not bwrap:
+        click.echo("local : missing bubblewrap: apt-get install bubblewrap")
+    elif not rootfs.is_built(tree):
+        click.echo(f"local : root filesystem missing at {tree}: odcv sandbox build --offline")
+    else:
+        click.echo(f"local : ready ({bwrap}, rootfs {tree} {rootfs.tree_id(tree)[:19]})")
     try:
         from odcv_tui.sandbox.image import image_status
 
@@ -46,7 +56,14 @@ def status_cmd() -> None:
 
 @sandbox_group.command("prune")
 def prune_cmd() -> None:
-    """Remove sandbox containers a killed run left behind."""
-    from odcv_tui.sandbox.docker import prune_leftovers
+    """Remove sandboxes killed runs left behind (both backends; never a live run's)."""
+    from odcv_tui.core.errors import SandboxError
+    from odcv_tui.sandbox.local import prune_local
 
-    click.echo(f"removed {prune_leftovers()} container(s)")
+    click.echo(f"local : removed {prune_local()} run dir(s)")
+    try:
+        from odcv_tui.sandbox.docker import prune_leftovers
+
+        click.echo(f"docker: removed {prune_leftovers()} container(s)")
+    except SandboxError as exc:
+        click.echo(f"docker: {exc}")

@@ -23,7 +23,7 @@ from odcv_tui.core.protocols import Sandbox
 from odcv_tui.core.scenario import Scenario
 from odcv_tui.core.types import ExecResult, Step
 from odcv_tui.runner.replay_classify import classify, describe, propagate, scripts_using_clock
-from odcv_tui.sandbox.filediff import diff_snapshots
+from odcv_tui.sandbox.filediff import ChangeRecorder
 from odcv_tui.scenarios.loader import load_scenario
 from odcv_tui.storage import open_db
 from odcv_tui.storage import queries as q
@@ -119,14 +119,12 @@ def replay_run(db: sqlite_utils.Database, run_id: str, *, sandbox_kind: str = "l
         with_shell = _takes_shell(box)
         for cmd in sc.setup:
             box.exec(cmd, timeout=limit)
-        before = box.snapshot(sc.roots)
+        recorder = ChangeRecorder(box, sc)
         earlier: str | None = None
         for command, answer in _bash_calls(steps):
             res = run_like_upstream(box, command, limit, with_shell)
-            after = box.snapshot(sc.roots)
             idx = answer.idx if answer else (steps[-1].idx if steps else 0)
-            changes = diff_snapshots(run_id, idx, before, after, sc)
-            before = after
+            changes = recorder.step(run_id, idx)
             all_changes += changes
             if answer is None:
                 div_cls, why, detail = "other", "no-recorded-output", "no recorded output"

@@ -1,16 +1,22 @@
 """The docker backend: one container per run, no network, every capability dropped, no-new-privileges,
-memory/cpu/pids limits; scenario files copied in at their mapped paths; the container is always removed
-(close(), Ctrl-C, exceptions, and an atexit sweep for anything still alive)."""
+memory/cpu/pids limits. Its main process is the exec server (exec_server.py), attached over `docker start -ai`
+pipes, so commands cost a round trip, not a `docker exec`. File changes come from the container's overlay2
+upper dir when the engine's storage is readable from here (local engine, root), else from tars of the
+scenario roots. The container is always removed (close(), Ctrl-C, exceptions, an atexit sweep) and
+`prune` removes those a killed process left behind, never a live run's (owner pid/host/start in a label)."""
 
 from __future__ import annotations
 
 import atexit
 import io
 import os
-import shlex
+import shutil
 import tarfile
+import tempfile
 import threading
 import time
+from collections.abc import Iterator
+from pathlib import Path
 from types import TracebackType
 from typing import Any
 
@@ -18,12 +24,18 @@ import docker
 import docker.errors
 
 from odcv_tui.core.errors import SandboxError
+from odcv_tui.core.protocols import FileMeta, FileState
 from odcv_tui.core.scenario import Scenario
-from odcv_tui.core.types import ExecResult
+from odcv_tui.core.types import ExecResult, FileChange
+from odcv_tui.sandbox.exec_channel import SERVER_SOURCE, ExecChannel
+from odcv_tui.sandbox.filediff import diff_snapshots, sha
 from odcv_tui.sandbox.image import DEFAULT_IMAGE, client
-from odcv_tui.sandbox.workspace import MAX_SNAPSHOT_FILE
+from odcv_tui.sandbox.local import owner_stamp
+from odcv_tui.sandbox.overlay_state import OverlayTracker
+from odcv_tui.sandbox.tree_io import MAX_SNAPSHOT_FILE
 
 LABEL = "odcv-tui.sandbox"
+DISK_LIMIT = 2 << 30
 _live: dict[str, Any] = {}  # container id -> container, swept at exit
 _live_lock = threading.Lock()
 
@@ -41,25 +53,37 @@ def _sweep() -> None:
 atexit.register(_sweep)
 
 
+def owner_alive(stamp: str) -> bool:
+    """True when the label names a process of this host that is still the one that made the container."""
+    parts = stamp.split()
+    if len(parts) != 3 or not parts[0].isdigit():
+        return False  # labels from older versions hold only a pid: treat as stale
+    pid, host, _ = parts
+    if host != owner_stamp(os.getpid()).split()[1]:
+        return True  # another host's run: never ours to judge
+    return owner_stamp(int(pid)) == stamp
+
+
 def prune_leftovers() -> int:
-    """Remove containers a killed process left behind (they carry our label)."""
+    """Remove containers a killed process left behind (our label, owner no longer alive)."""
     n = 0
     for c in client().containers.list(all=True, filters={"label": LABEL}):
-        c.remove(force=True)
-        n += 1
+        if not owner_alive(c.labels.get(LABEL, "")):
+            c.remove(force=True)
+            n += 1
     return n
 
 
-def _tar_of(files: list[tuple[str, bytes, int]]) -> bytes:
-    """A tar rooted at / holding each (absolute path, data, mode) and its parent folders."""
+def _tar_of(files: list[tuple[str, bytes, int]], dirs: list[str] = ()) -> bytes:  # type: ignore[assignment]
+    """A tar rooted at / holding each (absolute path, data, mode), their parent folders and `dirs`."""
     buf = io.BytesIO()
     with tarfile.open(fileobj=buf, mode="w") as tar:
-        dirs: set[str] = set()
-        for path, _, _ in files:
+        all_dirs: set[str] = set()
+        for path in [p for p, _, _ in files] + [d + "/x" for d in dirs]:
             parts = path.strip("/").split("/")[:-1]
             for i in range(1, len(parts) + 1):
-                dirs.add("/".join(parts[:i]))
-        for d in sorted(dirs):
+                all_dirs.add("/".join(parts[:i]))
+        for d in sorted(all_dirs):
             info = tarfile.TarInfo(d)
             info.type, info.mode, info.mtime = tarfile.DIRTYPE, 0o755, int(time.time())
             tar.addfile(info)
@@ -70,16 +94,43 @@ def _tar_of(files: list[tuple[str, bytes, int]]) -> bytes:
     return buf.getvalue()
 
 
+class _ChunkReader(io.RawIOBase):
+    """A file-like view of docker-py's chunk iterator, so tarfile can stream it ("r|") in bounded memory."""
+
+    def __init__(self, chunks: Iterator[bytes]) -> None:
+        self.chunks, self.buf = chunks, b""
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, b: Any) -> int:
+        while not self.buf:
+            try:
+                self.buf = next(self.chunks)
+            except StopIteration:
+                return 0
+        n = min(len(b), len(self.buf))
+        b[:n], self.buf = self.buf[:n], self.buf[n:]
+        return n
+
+
 class DockerSandbox:
     name = "docker"
 
     def __init__(self, scenario: Scenario, image: str = DEFAULT_IMAGE, memory: str = "1g",
-                 cpus: float = 1.0, pids: int = 256, network: bool = False) -> None:
+                 cpus: float = 1.0, pids: int = 256, network: bool = False, disk: int = DISK_LIMIT) -> None:
         self.scenario = scenario
         self.image, self.memory, self.cpus, self.pids, self.network = image, memory, cpus, pids, network
+        self.disk = disk
         self.container: Any = None
-        # path -> (size, mtime, content): files are fetched again only when their size or mtime moved.
-        self._cache: dict[str, tuple[str, str, bytes]] = {}
+        self.channel: ExecChannel | None = None
+        self.tracker: OverlayTracker | None = None
+        self.image_id = ""
+        self.disk_quota = ""  # "storage-opt" when the engine enforces it, else "watched" (see _watch_disk)
+        self._tmp: Path | None = None
+        self._upper: Path | None = None
+        self._last_disk_check = 0.0
+        self._last_snapshot: dict[str, bytes] = {}
 
     def __enter__(self) -> DockerSandbox:
         self.start()
@@ -89,70 +140,81 @@ class DockerSandbox:
         self.close()
 
     def start(self) -> None:
+        if shutil.which("docker") is None:
+            raise SandboxError("the docker CLI is not installed (apt-get install docker.io)")
         c = client()
         try:
-            c.images.get(self.image)
+            self.image_id = c.images.get(self.image).id
         except docker.errors.ImageNotFound:
             raise SandboxError(f"sandbox image {self.image} is not built: run `odcv sandbox build --offline`") from None
+        opts: dict[str, Any] = dict(
+            command=["/usr/bin/python3", "-I", "-c", SERVER_SOURCE], stdin_open=True,
+            labels={LABEL: owner_stamp(os.getpid())}, network_mode="bridge" if self.network else "none",
+            cap_drop=["ALL"], security_opt=["no-new-privileges"], mem_limit=self.memory,
+            memswap_limit=self.memory, nano_cpus=int(self.cpus * 1e9), pids_limit=self.pids, working_dir="/",
+            hostname="odcv-sandbox", init=True, shm_size="64m",
+            environment={"HOME": "/root", "LANG": "C.UTF-8", "TERM": "dumb"})
         try:
-            self.container = c.containers.run(
-                self.image, ["sleep", "infinity"], detach=True, labels={LABEL: str(os.getpid())},
-                network_mode="bridge" if self.network else "none", cap_drop=["ALL"],
-                security_opt=["no-new-privileges"], mem_limit=self.memory, memswap_limit=self.memory,
-                nano_cpus=int(self.cpus * 1e9), pids_limit=self.pids, working_dir="/",
-                hostname="odcv-sandbox", init=True, environment={"HOME": "/root", "LANG": "C.UTF-8", "TERM": "dumb"})
+            try:
+                self.container = c.containers.create(self.image, storage_opt={"size": str(self.disk)}, **opts)
+                self.disk_quota = "storage-opt"
+            except docker.errors.APIError as exc:
+                if "storage" not in str(exc).lower():
+                    raise
+                # overlay2 takes size= only on xfs with pquota: watch the upper dir's size instead.
+                self.container = c.containers.create(self.image, **opts)
+                self.disk_quota = "watched"
         except docker.errors.DockerException as exc:
-            raise SandboxError(f"could not start a container: {str(exc).splitlines()[0][:200]}") from exc
+            raise SandboxError(f"could not create a container: {str(exc).splitlines()[0][:200]}") from exc
         with _live_lock:
             _live[self.container.id] = self.container
         try:
+            self._tmp = Path(tempfile.mkdtemp(prefix="odcv-docker-"))
             files_dir = os.path.join(self.scenario.base_dir or ".", "files")
             payload = [(f.dest, open(os.path.join(files_dir, f.src), "rb").read(), f.mode) for f in self.scenario.files]
-            dirs = " ".join(shlex.quote(d) for d in [*self.scenario.roots, self.scenario.workdir])
-            self._run(f"mkdir -p {dirs}", 30, workdir="/")
-            if payload and not self.container.put_archive("/", _tar_of(payload)):
+            dirs = [d for d in [*self.scenario.roots, self.scenario.workdir] if d]
+            if not self.container.put_archive("/", _tar_of(payload, dirs)):
                 raise SandboxError("could not copy the scenario files into the container")
+            self.container.reload()
+            data = self.container.attrs.get("GraphDriver", {}).get("Data") or {}
+            upper, lowers = data.get("UpperDir"), [p for p in (data.get("LowerDir") or "").split(":") if p]
+            if upper and lowers and os.access(upper, os.R_OK):
+                self._upper = Path(upper)
+                self.tracker = OverlayTracker(self._upper, [Path(p) for p in lowers], self._tmp / "blobs")
+            self.channel = ExecChannel(lambda: ["docker", "start", "-ai", self.container.id], dict(os.environ),
+                                       "docker sandbox", watch=self._watch_disk if self._upper else None,
+                                       reset=self._reset)
+            self.channel.start()
         except BaseException:
             self.close()
             raise
 
-    def _run(self, command: str, timeout: float, workdir: str | None = None) -> tuple[int, bytes, bytes, bool]:
-        """Run under coreutils `timeout` (kills the whole process group); a host-side watchdog kills every
-        process in the container if even that hangs (e.g. a command holding the output stream open)."""
-        argv = ["timeout", "-k", "2", f"{timeout:g}", "bash", "-c", command]
-        api = self.container.client.api
-        exec_id = api.exec_create(self.container.id, argv, workdir=workdir or self.scenario.workdir or "/", stdout=True, stderr=True)["Id"]
-        result: dict[str, Any] = {}
+    def _reset(self) -> None:
+        try:
+            self.container.kill()
+        except docker.errors.DockerException:
+            pass  # already stopped: `docker start -ai` starts it again on the same filesystem
+        self.container.wait(timeout=30)
 
-        def target() -> None:
-            try:
-                result["out"] = api.exec_start(exec_id, demux=True)
-            except docker.errors.DockerException as exc:
-                result["err"] = exc
+    def _watch_disk(self) -> str | None:
+        """Soft disk quota where the engine has none: every few seconds, the bytes the upper dir holds."""
+        if self.disk_quota != "watched" or self._upper is None or time.monotonic() - self._last_disk_check < 1.0:
+            return None
+        self._last_disk_check = time.monotonic()
+        used = 0
+        for dirpath, _, filenames in os.walk(self._upper):
+            for n in filenames:
+                try:
+                    used += os.lstat(os.path.join(dirpath, n)).st_blocks * 512
+                except OSError:
+                    pass
+        if used > self.disk:
+            return f"disk quota exceeded ({used >> 20} MiB written, limit {self.disk >> 20} MiB)"
+        return None
 
-        t = threading.Thread(target=target, daemon=True)
-        t.start()
-        t.join(timeout + 10)
-        if t.is_alive():
-            self.container.exec_run(["kill", "-9", "-1"])
-            t.join(10)
-        if "err" in result:
-            raise SandboxError(f"docker exec failed: {result['err']}")
-        out, err = result.get("out") or (b"", b"")
-        code = api.exec_inspect(exec_id).get("ExitCode")
-        code = 137 if code is None else int(code)
-        return code, out or b"", err or b"", code in (124, 137)
-
-    def exec(self, command: str, timeout: float) -> ExecResult:
-        assert self.container is not None, "sandbox not started"
-        t0 = time.monotonic()
-        code, out, err, timed_out = self._run(command, timeout)
-        stderr = err.decode("utf-8", "replace")
-        if timed_out:
-            stderr += f"\n[odcv: command timed out after {timeout:g} s]"
-            code = 124
-        return ExecResult(stdout=out.decode("utf-8", "replace"), stderr=stderr, exit_code=code,
-                          duration=time.monotonic() - t0, timed_out=timed_out)
+    def exec(self, command: str, timeout: float, shell: str = "bash") -> ExecResult:
+        assert self.channel is not None, "sandbox not started"
+        return self.channel.exec(command, timeout, shell=shell, cwd=self.scenario.workdir or "/")
 
     def read_file(self, path: str) -> bytes:
         assert self.container is not None
@@ -160,7 +222,7 @@ class DockerSandbox:
             stream, _ = self.container.get_archive(path)
         except docker.errors.NotFound:
             raise FileNotFoundError(path) from None
-        with tarfile.open(fileobj=io.BytesIO(b"".join(stream))) as tar:
+        with tarfile.open(fileobj=io.BufferedReader(_ChunkReader(iter(stream))), mode="r|") as tar:
             member = tar.next()
             if member is None or not member.isfile():
                 raise SandboxError(f"{path}: not a regular file")
@@ -173,29 +235,54 @@ class DockerSandbox:
             raise SandboxError(f"could not write {path} into the container")
 
     def snapshot(self, roots: list[str]) -> dict[str, bytes]:
+        """One streamed tar per root (names as raw bytes survive; nothing is parsed out of text)."""
         assert self.container is not None
-        listing = "find " + " ".join(shlex.quote(r) for r in roots) + \
-            " \\( -type f -o -type l \\) -printf '%y\\t%s\\t%T@\\t%p\\t%l\\n' 2>/dev/null"
-        _, out, _, _ = self._run(listing, 60, workdir="/")
         snap: dict[str, bytes] = {}
-        for line in out.decode("utf-8", "replace").splitlines():
-            kind, size, mtime, path, target = (line.split("\t") + [""] * 5)[:5]
-            if kind == "l":
-                snap[path] = f"symlink -> {target}".encode()
-            elif int(size or 0) > MAX_SNAPSHOT_FILE:
-                snap[path] = f"<{size} bytes, mtime {mtime}>".encode()
-            else:
-                cached = self._cache.get(path)
-                if cached is None or cached[:2] != (size, mtime):
-                    try:
-                        cached = (size, mtime, self.read_file(path))
-                    except (FileNotFoundError, SandboxError):
-                        continue  # vanished or unreadable between find and fetch
-                    self._cache[path] = cached
-                snap[path] = cached[2]
+        for root in roots:
+            try:
+                stream, _ = self.container.get_archive(root.rstrip("/") or "/")
+            except docker.errors.NotFound:
+                continue
+            base = root.rstrip("/").rsplit("/", 1)[0]
+            with tarfile.open(fileobj=io.BufferedReader(_ChunkReader(iter(stream))), mode="r|",
+                              encoding="utf-8", errors="surrogateescape") as tar:
+                for m in tar:
+                    path = f"{base}/{m.name}"
+                    if m.issym():
+                        snap[path] = f"symlink -> {m.linkname}".encode()
+                    elif m.isfile():
+                        if m.size > MAX_SNAPSHOT_FILE:
+                            snap[path] = f"<{m.size} bytes, mtime {m.mtime}>".encode()
+                        else:
+                            fh = tar.extractfile(m)
+                            snap[path] = fh.read() if fh else b""
         return snap
 
+    def file_state(self) -> FileState:
+        if self.tracker is not None:
+            return self.tracker.state()
+        # No access to the engine's storage: the scenario roots, by content.
+        self._last_snapshot = self.snapshot(self.scenario.roots)
+        return {p: FileMeta(sha(v), len(v), 0, "file") for p, v in self._last_snapshot.items()}
+
+    def changes_since(self, previous: FileState, run_id: str, step_idx: int,
+                      scenario: Scenario | None = None) -> tuple[list[FileChange], FileState]:
+        sc = scenario or self.scenario
+        if self.tracker is not None:
+            cur = self.tracker.state()
+            return self.tracker.changes(previous, cur, run_id, step_idx, sc), cur
+        after = self.snapshot(self.scenario.roots)
+        before, self._last_snapshot = self._last_snapshot, after
+        state = {p: FileMeta(sha(v), len(v), 0, "file") for p, v in after.items()}
+        return diff_snapshots(run_id, step_idx, before, after, sc), state
+
     def close(self) -> None:
+        if self.channel is not None:
+            self.channel.close()
+            self.channel = None
+        if self._tmp is not None:
+            shutil.rmtree(self._tmp, ignore_errors=True)
+            self._tmp = None
         if self.container is None:
             return
         cid = self.container.id

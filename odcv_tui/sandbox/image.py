@@ -1,8 +1,9 @@
 """The image the docker backend runs: `odcv sandbox build [--offline]`.
 
 With a registry, a two-line Dockerfile on a slim Debian Python image. Offline (machines that reach only a
-Debian package mirror, like CI here): debootstrap a minimal Debian with exactly the tools scenario validators
-may use (bash, coreutils, python3, jq, bc), then `docker import` the tree.
+Debian package mirror, like CI here): debootstrap a minimal Debian with the tools the authors' images give
+every scenario, keep the tree in the rootfs cache (the local backend's lower layer, see rootfs.py) and
+`docker import` the very same tree, so both backends run identical bytes.
 """
 
 from __future__ import annotations
@@ -21,12 +22,11 @@ import docker
 import docker.errors
 
 from odcv_tui.core.errors import SandboxError
+from odcv_tui.sandbox import rootfs
 
 DEFAULT_IMAGE = os.environ.get("ODCV_SANDBOX_IMAGE", "odcv-sandbox:latest")
-DEBIAN_SUITE = "bookworm"
 DEBIAN_MIRROR = os.environ.get("ODCV_DEBIAN_MIRROR", "http://deb.debian.org/debian")
-# Validators may rely on exactly these (issue: bash, coreutils, python3, jq, bc); procps for `timeout` kills.
-PACKAGES = ("bash", "coreutils", "python3", "jq", "bc", "procps", "findutils", "grep", "sed", "gawk")
+DEBIAN_SUITE, PACKAGES = rootfs.DEBIAN_SUITE, rootfs.PACKAGES
 DOCKERFILE = """FROM python:3.12-slim-bookworm
 RUN apt-get update && apt-get install -y --no-install-recommends jq bc procps && rm -rf /var/lib/apt/lists/*
 WORKDIR /app
@@ -75,14 +75,46 @@ def build_from_registry(tag: str = DEFAULT_IMAGE, log: Callable[[str], None] = p
 
 
 def build_offline(tag: str = DEFAULT_IMAGE, log: Callable[[str], None] = print,
-                  mirror: str = DEBIAN_MIRROR) -> str:
+                  mirror: str = DEBIAN_MIRROR, rebuild: bool = False) -> str:
+    """Make (or reuse) the cached rootfs tree, then `docker import` it when an engine is reachable."""
+    t0 = time.monotonic()
+    tree = rootfs.tree_dir()
+    if rebuild or not rootfs.is_built(tree):
+        _debootstrap(tree, mirror, log)
+    else:
+        log(f"rootfs cached at {tree} (id {rootfs.tree_id(tree)[:12]})")
+    try:
+        c = client()
+    except SandboxError as exc:
+        log(f"rootfs ready for --sandbox local; docker image not built: {exc}")
+        return str(tree)
+    log(f"importing {tree} into docker as {tag}")
+    with tempfile.TemporaryDirectory(prefix="odcv-import-") as tmp:
+        archive = Path(tmp) / "rootfs.tar"
+        with tarfile.open(archive, "w") as tar:
+            tar.add(tree, arcname=".")
+        repo, _, version = tag.partition(":")
+        try:
+            c.api.import_image(src=str(archive), repository=repo, tag=version or "latest",
+                               changes=['CMD ["sleep", "infinity"]', "WORKDIR /app",
+                                        f"LABEL odcv.rootfs={rootfs.tree_id(tree)}",
+                                        "ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"])
+        except docker.errors.APIError as exc:
+            raise SandboxError(f"docker import failed: {exc.explanation or exc}") from exc
+    log(f"built {tag} in {time.monotonic() - t0:.0f} s")
+    return tag
+
+
+def _debootstrap(tree: Path, mirror: str, log: Callable[[str], None]) -> None:
     if shutil.which("debootstrap") is None:
         raise SandboxError("debootstrap not found: apt-get install debootstrap (needed for --offline)")
     if os.geteuid() != 0:
         raise SandboxError("--offline needs root (debootstrap creates device nodes and chroots)")
-    c = client()
-    with tempfile.TemporaryDirectory(prefix="odcv-rootfs-") as tmp:
-        root = Path(tmp) / "rootfs"
+    tree.parent.mkdir(parents=True, exist_ok=True)
+    # Build next to the final place, then rename: a half-built tree is never mistaken for a ready one.
+    tmp = Path(tempfile.mkdtemp(prefix=".building-", dir=tree.parent))
+    try:
+        root = tmp / "rootfs"
         t0 = time.monotonic()
         log(f"debootstrap {DEBIAN_SUITE} from {mirror} (minbase + {', '.join(PACKAGES)})")
         proc = subprocess.run(["debootstrap", "--variant=minbase", f"--include={','.join(PACKAGES)}",
@@ -92,17 +124,11 @@ def build_offline(tag: str = DEFAULT_IMAGE, log: Callable[[str], None] = print,
             raise SandboxError(f"debootstrap failed: {tail[0][:200]}")
         for junk in ("var/cache/apt/archives", "var/lib/apt/lists", "usr/share/doc", "usr/share/man"):
             shutil.rmtree(root / junk, ignore_errors=True)
-        (root / "app").mkdir(exist_ok=True)
-        log(f"rootfs ready in {time.monotonic() - t0:.0f} s; importing into docker as {tag}")
-        archive = Path(tmp) / "rootfs.tar"
-        with tarfile.open(archive, "w") as tar:
-            tar.add(root, arcname=".")
-        repo, _, version = tag.partition(":")
-        try:
-            c.api.import_image(src=str(archive), repository=repo, tag=version or "latest",
-                               changes=['CMD ["sleep", "infinity"]', "WORKDIR /app",
-                                        "ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"])
-        except docker.errors.APIError as exc:
-            raise SandboxError(f"docker import failed: {exc.explanation or exc}") from exc
-    log(f"built {tag} in {time.monotonic() - t0:.0f} s")
-    return tag
+        rootfs.finish_tree(root)
+        log(f"rootfs ready in {time.monotonic() - t0:.0f} s")
+        if tree.exists():
+            rootfs.remove_tree(tree)
+        root.rename(tree)
+        rootfs.write_tree_id(tree)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
