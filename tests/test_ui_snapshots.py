@@ -1,7 +1,8 @@
 """SVG snapshot tests: one per explorer screen, rendered by the real OdcvApp over a small runs.db whose
 every id, timestamp, score and text is fixed, so a render differs only when the UI does.
 
-Baselines live in tests/__snapshots__/test_ui_snapshots/; after an intended UI change regenerate them with
+Every screen is shot at 150x45, 120x40 and 80x24 (issue #14: 80 x 24 must work), from one runs.db built once
+per module and copied into each test. Baselines live in tests/__snapshots__/test_ui_snapshots/; after an intended UI change regenerate them with
 `python3 -m pytest tests/test_ui_snapshots.py --snapshot-update` and look at the SVGs before committing.
 
 Things that would change from run to run are pinned here, in the test, never in the app:
@@ -17,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import shutil
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from types import SimpleNamespace
@@ -34,7 +36,8 @@ from odcv_tui.ui.screens.welcome import KEY_VARS
 from odcv_tui.ui.widgets import run_pane
 from odcv_tui.ui.widgets.launch_form import PROVIDER_MODELS
 
-SIZE = (150, 45)
+SIZES = {"150x45": (150, 45), "120x40": (120, 40), "80x24": (80, 24)}
+WIDE = SIZES["150x45"]
 MODELS = ("acme/falcon-2", "borealis/orca-7b", "cirrus/lynx-pro", "delta/heron-mini")
 JUDGES = ("judge-alpha", "judge-beta", "judge-gamma")
 # id, domain, title, the models that ran it (the second has 3 models: the Compare snapshot)
@@ -155,9 +158,21 @@ def pinned(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return Path("runs.db")
 
 
+@pytest.fixture(scope="module")
+def built_db(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, str]]:
+    path = tmp_path_factory.mktemp("snapshots") / "runs.db"
+    return path, build_db(path)
+
+
 @pytest.fixture
-def snap_db(pinned: Path) -> tuple[Path, dict[str, str]]:
-    return pinned, build_db(pinned)
+def snap_db(pinned: Path, built_db: tuple[Path, dict[str, str]]) -> tuple[Path, dict[str, str]]:
+    shutil.copyfile(built_db[0], pinned)  # each test may write (labels): its own copy of the one fixed DB
+    return pinned, built_db[1]
+
+
+@pytest.fixture(params=list(SIZES))
+def size(request: pytest.FixtureRequest) -> tuple[int, int]:
+    return SIZES[request.param]
 
 
 async def until(pilot: Pilot, cond: Callable[[], bool], what: str, timeout: float = 10.0) -> None:
@@ -177,8 +192,9 @@ def no_blink(pilot: Pilot) -> None:
 RunBefore = Callable[[Pilot], Awaitable[None]]
 
 
-def snap(snap_compare, db: Path, run_before: RunBefore, *, welcome: bool = False) -> bool:  # type: ignore[no-untyped-def]
-    return bool(snap_compare(OdcvApp(db, welcome=welcome), terminal_size=SIZE, run_before=run_before))
+def snap(snap_compare, db: Path, run_before: RunBefore, size: tuple[int, int] = WIDE, *,  # type: ignore[no-untyped-def]
+         welcome: bool = False) -> bool:
+    return bool(snap_compare(OdcvApp(db, welcome=welcome), terminal_size=size, run_before=run_before))
 
 
 async def runs_loaded(pilot: Pilot, total: int | None = None) -> None:
@@ -188,16 +204,16 @@ async def runs_loaded(pilot: Pilot, total: int | None = None) -> None:
 
 
 # ---- one snapshot per screen ----------------------------------------------------------------------------------
-def test_runs(snap_compare, snap_db) -> None:  # type: ignore[no-untyped-def]
+def test_runs(snap_compare, snap_db, size) -> None:  # type: ignore[no-untyped-def]
     db, _ = snap_db
 
     async def before(pilot: Pilot) -> None:
         await runs_loaded(pilot, 14)
 
-    assert snap(snap_compare, db, before)
+    assert snap(snap_compare, db, before, size)
 
 
-def test_runs_filter_and_search_hits(snap_compare, snap_db) -> None:  # type: ignore[no-untyped-def]
+def test_runs_filter_and_search_hits(snap_compare, snap_db, size) -> None:  # type: ignore[no-untyped-def]
     db, _ = snap_db
 
     async def before(pilot: Pilot) -> None:
@@ -209,7 +225,7 @@ def test_runs_filter_and_search_hits(snap_compare, snap_db) -> None:  # type: ig
         await until(pilot, lambda: len(rs.hits) > 0, "search hits")
         no_blink(pilot)
 
-    assert snap(snap_compare, db, before)
+    assert snap(snap_compare, db, before, size)
 
 
 def test_runs_filtered(snap_compare, snap_db) -> None:  # type: ignore[no-untyped-def]
@@ -225,7 +241,7 @@ def test_runs_filtered(snap_compare, snap_db) -> None:  # type: ignore[no-untype
     assert snap(snap_compare, db, before)
 
 
-def test_trajectory_cited_step_with_diff(snap_compare, snap_db) -> None:  # type: ignore[no-untyped-def]
+def test_trajectory_cited_step_with_diff(snap_compare, snap_db, size) -> None:  # type: ignore[no-untyped-def]
     db, ids = snap_db
 
     async def before(pilot: Pilot) -> None:
@@ -234,10 +250,10 @@ def test_trajectory_cited_step_with_diff(snap_compare, snap_db) -> None:  # type
         await until(pilot, lambda: getattr(pilot.app.screen, "bundle", None) is not None, "trajectory bundle")
         assert pilot.app.screen.current_idx == 5
 
-    assert snap(snap_compare, db, before)
+    assert snap(snap_compare, db, before, size)
 
 
-def test_welcome(snap_compare, pinned) -> None:  # type: ignore[no-untyped-def]
+def test_welcome(snap_compare, pinned, size) -> None:  # type: ignore[no-untyped-def]
     from odcv_tui.ui.screens.welcome import WelcomeScreen
 
     open_db(pinned).conn.close()  # an empty, migrated runs.db
@@ -248,10 +264,10 @@ def test_welcome(snap_compare, pinned) -> None:  # type: ignore[no-untyped-def]
         status = pilot.app.runs_screen.query_one("#status-line", Static)
         await until(pilot, lambda: "0 runs" in str(status.content), "empty runs status line")
 
-    assert snap(snap_compare, pinned, before, welcome=True)
+    assert snap(snap_compare, pinned, before, size, welcome=True)
 
 
-def test_compare_three_models(snap_compare, snap_db) -> None:  # type: ignore[no-untyped-def]
+def test_compare_three_models(snap_compare, snap_db, size) -> None:  # type: ignore[no-untyped-def]
     from odcv_tui.ui.screens.compare import CompareScreen
 
     db, _ = snap_db
@@ -264,10 +280,10 @@ def test_compare_three_models(snap_compare, snap_db) -> None:  # type: ignore[no
         assert len(pilot.app.screen.columns) == 3
         await pilot.press("l")  # row 2 of every column (synced): the protected edit vs the honest count
 
-    assert snap(snap_compare, db, before)
+    assert snap(snap_compare, db, before, size)
 
 
-def test_stats(snap_compare, snap_db) -> None:  # type: ignore[no-untyped-def]
+def test_stats(snap_compare, snap_db, size) -> None:  # type: ignore[no-untyped-def]
     # Key 4 opens Stats with the paper's 10,000 resamples; the constructor takes a small seeded count, which
     # is what we snapshot (the numbers are a pure function of the DB, the count and the seed).
     db, _ = snap_db
@@ -279,10 +295,10 @@ def test_stats(snap_compare, snap_db) -> None:  # type: ignore[no-untyped-def]
         await until(pilot, lambda: screen.loading_done, "stats report")
         assert screen.report is not None and len(screen.report.models) == 4
 
-    assert snap(snap_compare, db, before)
+    assert snap(snap_compare, db, before, size)
 
 
-def test_live_playback_paused(snap_compare, snap_db) -> None:  # type: ignore[no-untyped-def]
+def test_live_playback_paused(snap_compare, snap_db, size) -> None:  # type: ignore[no-untyped-def]
     db, ids = snap_db
 
     async def before(pilot: Pilot) -> None:
@@ -297,10 +313,10 @@ def test_live_playback_paused(snap_compare, snap_db) -> None:  # type: ignore[no
         pane = live.panes[key]
         await until(pilot, lambda: pane.commands == 2 and pane.model_calls == 2, "pane caught up")
 
-    assert snap(snap_compare, db, before)
+    assert snap(snap_compare, db, before, size)
 
 
-def test_label_setup(snap_compare, snap_db) -> None:  # type: ignore[no-untyped-def]
+def test_label_setup(snap_compare, snap_db, size) -> None:  # type: ignore[no-untyped-def]
     from odcv_tui.ui.screens.label import LabelSetupScreen
 
     db, _ = snap_db
@@ -311,4 +327,35 @@ def test_label_setup(snap_compare, snap_db) -> None:  # type: ignore[no-untyped-
         await until(pilot, lambda: isinstance(pilot.app.screen, LabelSetupScreen), "label setup")
         no_blink(pilot)
 
-    assert snap(snap_compare, db, before)
+    assert snap(snap_compare, db, before, size)
+
+
+def test_label_session(snap_compare, snap_db, size) -> None:  # type: ignore[no-untyped-def]
+    # Narrow terminals drop the step list and keep the panel and the step content (layout.tcss).
+    db, _ = snap_db
+
+    async def before(pilot: Pilot) -> None:
+        await runs_loaded(pilot)
+        await pilot.press("5")
+        await until(pilot, lambda: type(pilot.app.screen).__name__ == "LabelSetupScreen", "label setup")
+        await pilot.press("ctrl+u", *"ana", "enter")
+        await until(pilot, lambda: type(pilot.app.screen).__name__ == "LabelScreen"
+                    and pilot.app.screen.bundle is not None, "label session")
+        await pilot.press("l", "l", "m", "c")  # step 2, toggle an archetype, cite the step
+        await until(pilot, lambda: "cited steps: 2" in pilot.app.screen.panel_text["cited"].plain, "panel")
+        no_blink(pilot)
+
+    assert snap(snap_compare, db, before, size)
+
+
+def test_trajectory_verdicts_in_place_at_80(snap_compare, snap_db) -> None:  # type: ignore[no-untyped-def]
+    # At 80 columns `v` shows the verdicts where the step content was (there is no room beside it).
+    db, ids = snap_db
+
+    async def before(pilot: Pilot) -> None:
+        await runs_loaded(pilot)
+        pilot.app.open_run(ids["exploit"], 5)
+        await until(pilot, lambda: getattr(pilot.app.screen, "bundle", None) is not None, "trajectory bundle")
+        await pilot.press("v")
+
+    assert snap(snap_compare, db, before, SIZES["80x24"])

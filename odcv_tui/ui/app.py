@@ -31,6 +31,10 @@ OPTIONAL = {
 class OdcvApp(App):
     TITLE = "odcv-tui"
     SUB_TITLE = "agents under KPI pressure"
+    # Every screen gets one width class and one height class; layout.tcss reflows panels by them (80 x 24 works).
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (110, "-medium"), (150, "-wide")]
+    VERTICAL_BREAKPOINTS = [(0, "-short"), (32, "-tall")]
+    CSS_PATH = "layout.tcss"
     BINDINGS = [
         Binding("1", "runs", "runs"),
         Binding("2", "compare", "compare"),

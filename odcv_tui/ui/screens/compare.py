@@ -230,8 +230,12 @@ class CompareScreen(Screen):
         self.loading_done = True
 
     def _column_width(self, n: int) -> int:
-        # Fill the screen when the columns fit; past that each keeps a readable width and the row scrolls.
-        return max(MIN_COLUMN_WIDTH, (self.size.width or 160) // max(1, n))
+        # Fill the screen when the columns fit; past that as many whole columns as fit share the width (none is
+        # cut at the right edge, e.g. two of 40 on an 80-column terminal) and the row scrolls by columns.
+        width = self.size.width or 160
+        if n * MIN_COLUMN_WIDTH > width:
+            return max(MIN_COLUMN_WIDTH, width // max(1, width // MIN_COLUMN_WIDTH))
+        return max(MIN_COLUMN_WIDTH, width // max(1, n))
 
     def _fit_widths(self) -> None:
         width = self._column_width(len(self.columns))

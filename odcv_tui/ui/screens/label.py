@@ -78,6 +78,13 @@ class LabelSetupScreen(Screen):
     def on_mount(self) -> None:
         self.query_one("#labeler", Input).focus()
 
+    def on_resize(self) -> None:
+        # Bordered inputs take 3 lines each: below 32 lines the form would scroll its start button away.
+        # (By size, not the -short class: Textual sets breakpoint classes after this handler runs.)
+        compact = self.size.height < 32
+        for widget in self.query("Input, Select, Button"):
+            widget.compact = compact  # type: ignore[attr-defined]
+
     @on(Input.Submitted)
     @on(Button.Pressed, "#start")
     def action_start(self) -> None:

@@ -18,7 +18,10 @@ from odcv_tui.ui.data import COLUMNS, RunQuery, SearchHit, count_runs, page_runs
 from odcv_tui.ui.safe import one_line
 
 PAGE = 200
-SHOWN = ["model", "scenario", "domain", "variant", "status", "steps", "median", "integrity", "self", "labels", "source"]
+# What a reader scans first comes first, so an 80-column terminal still shows model, scenario, variant, median
+# and integrity; below NARROW the long text columns get fixed widths (cut with …) to make room.
+SHOWN = ["model", "scenario", "variant", "median", "integrity", "status", "steps", "domain", "self", "labels", "source"]
+NARROW, NARROW_WIDTHS = 110, {"model": 16, "scenario": 22}
 
 
 def _cell(key: str, value: Any) -> Text:
@@ -27,13 +30,13 @@ def _cell(key: str, value: Any) -> Text:
     if key == "median":
         return Text(f"{value:g}", style="bold red" if value >= 3 else "green")
     if key == "integrity":
-        return Text("FLAG" if value else "ok", style="bold red" if value else "green")
+        return Text("FLAGGED" if value else "clean", style="bold red" if value else "green")
     if key == "self":
         return Text(f"{value:g}", style="yellow")
     if key == "status":
         style = {"completed": "green", "running": "bold cyan", "error": "red", "interrupted": "yellow"}.get(value, "")
         return Text(str(value), style=style)
-    return Text(one_line(str(value), 40))
+    return Text(one_line(str(value), 40), no_wrap=True, overflow="ellipsis")
 
 
 class RunsScreen(Screen):
@@ -80,13 +83,25 @@ class RunsScreen(Screen):
 
     def on_mount(self) -> None:
         table = self.query_one("#runs", DataTable)
-        for key in SHOWN:
-            table.add_column(key, key=key)
+        self._add_columns(self.app.size.width < NARROW)
         hits = self.query_one("#hits", DataTable)
         for key in ("model", "scenario", "variant", "step", "match"):
             hits.add_column(key, key=key)
         self.refresh_runs()
         table.focus()
+
+    def _add_columns(self, narrow: bool) -> None:
+        self.narrow = narrow
+        table = self.query_one("#runs", DataTable)
+        table.clear(columns=True)
+        for key in SHOWN:
+            table.add_column(key, key=key, width=NARROW_WIDTHS.get(key) if narrow else None)
+
+    def on_resize(self) -> None:
+        narrow = self.size.width < NARROW
+        if narrow != getattr(self, "narrow", narrow):
+            self._add_columns(narrow)
+            self.refresh_runs()
 
     # ---- loading -------------------------------------------------------------------------------------
     def refresh_runs(self) -> None:

@@ -13,6 +13,10 @@ from odcv_tui.ui.safe import clean, literal
 
 COLLAPSED_CAP = 6_000
 EXPANDED_CAP = 400_000  # even "expanded" stays bounded: MBs of output would stall any terminal renderer
+# A step that touched 200k files (issue #13.2) is drawn as its first changes (protected ones first, as loaded by
+# ui.data) plus a count: drawing every diff froze the TUI for minutes. Diff text shares one budget per step.
+CHANGES_COLLAPSED, CHANGES_EXPANDED = 40, 2_000
+DIFF_BUDGET_COLLAPSED, DIFF_BUDGET_EXPANDED = 40_000, 1_000_000
 ROLE_STYLE = {"system": "magenta", "user": "cyan", "assistant": "green", "tool": "yellow"}
 
 
@@ -25,9 +29,10 @@ def diff_text(change: FileChange, cap: int) -> Text:
         head.append(mark, style="bold white on red")
     if change.binary:
         head.append(f"  binary {change.sha_before or '-'} → {change.sha_after or '-'}", style="dim")
-    body = clean(change.diff or "")
-    hidden = max(0, len(body) - cap)
-    for line in body[:cap].splitlines():
+    raw = change.diff or ""
+    body = clean(raw[:cap])  # cut before cleaning: a 50 MB diff costs what its visible part costs
+    hidden = max(0, len(raw) - cap)
+    for line in body.splitlines():
         style = ("green" if line.startswith("+") and not line.startswith("+++") else
                  "red" if line.startswith("-") and not line.startswith("---") else
                  "cyan" if line.startswith("@@") else "dim")
@@ -39,6 +44,36 @@ def diff_text(change: FileChange, cap: int) -> Text:
 
 def _label(text: str, style: str) -> Text:
     return Text(text, style=f"bold {style}")
+
+
+def capped(text: str | None, cap: int, style: str = "") -> Text:
+    """`literal` with the cut made before cleaning, so an 8 MB output costs what its visible part costs."""
+    if text is None or len(text) <= cap:
+        return literal(text, style=style, cap=cap)
+    out = literal(text[:cap], style=style, cap=None)
+    out.append(f"\n… {len(text) - cap:,} more characters hidden (press e to expand)", style="bold yellow")
+    return out
+
+
+def changes_part(bundle: RunBundle, idx: int, expanded: bool, cap: int) -> list[RenderableType]:
+    changes = bundle.changes.get(idx, [])
+    total = max(bundle.change_counts.get(idx, 0), len(changes))
+    shown = changes[: CHANGES_EXPANDED if expanded else CHANGES_COLLAPSED]
+    budget = DIFF_BUDGET_EXPANDED if expanded else DIFF_BUDGET_COLLAPSED
+    parts: list[RenderableType] = []
+    if total > 1:
+        parts.append(_label(f"file changes: {total:,}", "magenta"))
+    for change in shown:
+        if total == 1:
+            parts.append(_label("file change", "magenta"))
+        part = diff_text(change, min(cap, budget))
+        budget = max(0, budget - len(change.diff or ""))
+        parts.append(part)
+    if total > len(shown):
+        more = f"… {total - len(shown):,} more file changes not shown"
+        more += " (all are in runs.db)" if expanded or len(shown) >= len(changes) else " (e shows more)"
+        parts.append(Text(more, style="bold yellow"))
+    return parts
 
 
 def render_step(bundle: RunBundle, step: Step, *, expanded: bool = False) -> RenderableType:
@@ -58,29 +93,29 @@ def render_step(bundle: RunBundle, step: Step, *, expanded: bool = False) -> Ren
         head.append("  ◆ cited by " + ", ".join(clean(j) for j in cited), style="bold magenta")
     parts.append(head)
     if step.note:
-        parts.append(literal(f"[harness] {step.note}", style="italic yellow", cap=cap))
+        parts.append(capped(f"[harness] {step.note}", cap, "italic yellow"))
     if step.reasoning:
-        parts += [_label("reasoning", "blue"), literal(step.reasoning, style="italic", cap=cap)]
+        parts += [_label("reasoning", "blue"), capped(step.reasoning, cap, "italic")]
     # A tool row's content is the JSON echo of stdout/stderr/exit code sent back to the model: shown below.
     if step.content and not (step.role == "tool" and (step.stdout is not None or step.exit_code is not None)):
-        parts += [_label("content", "white"), literal(step.content, cap=cap)]
+        parts += [_label("content", "white"), capped(step.content, cap)]
     for call in step.tool_calls:
         args = call.parsed_args()
         if call.name == "bash" and args and isinstance(args.get("command"), str):
-            parts += [_label("$ bash", "yellow"), literal(args["command"], style="bold yellow", cap=cap)]
+            parts += [_label("$ bash", "yellow"), capped(args["command"], cap, "bold yellow")]
         else:
-            parts += [_label(f"→ {clean(call.name)}", "yellow"), literal(call.arguments, cap=cap)]
+            parts += [_label(f"→ {clean(call.name)}", "yellow"), capped(call.arguments, cap)]
     if step.role == "tool":
         if step.command:
-            parts += [_label("$ command", "yellow"), literal(step.command, style="yellow", cap=cap)]
-        parts += [_label("stdout", "white"), literal(step.stdout or "(empty)", cap=cap)]
+            parts += [_label("$ command", "yellow"), capped(step.command, cap, "yellow")]
+        parts += [_label("stdout", "white"), capped(step.stdout or "(empty)", cap)]
         if step.stderr:
-            parts += [_label("stderr", "red"), literal(step.stderr, style="red", cap=cap)]
+            parts += [_label("stderr", "red"), capped(step.stderr, cap, "red")]
     replay = bundle.replays.get(step.idx)
     if replay and replay.get("diverged"):
-        parts.append(literal(f"replay diverged: {replay.get('detail') or ''}", style="bold red", cap=500))
-    for change in bundle.changes.get(step.idx, []):
-        parts += [_label("file change", "magenta"), diff_text(change, cap)]
+        cls = replay.get("divergence_class") or "unclassified"
+        parts.append(literal(f"replay diverged ({cls}): {replay.get('detail') or ''}", style="bold red", cap=500))
+    parts += changes_part(bundle, step.idx, expanded, cap)
     return Group(*parts)
 
 
@@ -101,8 +136,12 @@ def verdict_text(v: Verdict) -> Text:
     return out
 
 
-def step_label(step: Step, cited: bool, changed: bool) -> Text:
-    """One line in the step list."""
+DIVERGENCE_TAG = {"nondeterministic": ("≠nondet", "dim"), "environment": ("≠env", "yellow"),
+                  "state": ("≠state", "cyan"), "other": ("≠other", "bold red")}
+
+
+def step_label(step: Step, cited: bool, changed: bool, diverged: str | None = None) -> Text:
+    """One line in the step list; `diverged` is the replay's divergence class at this step, if any."""
     out = Text(no_wrap=True, overflow="ellipsis")
     out.append("◆" if cited else " ", style="magenta")
     out.append("Δ" if changed else " ", style="bold red")
@@ -112,4 +151,7 @@ def step_label(step: Step, cited: bool, changed: bool) -> Text:
     if not text and step.tool_calls:
         text = step.tool_calls[0].name
     out.append(" ".join(clean(text).split())[:34])
+    if diverged:
+        tag, style = DIVERGENCE_TAG.get(diverged, ("≠", "bold red"))
+        out.append(f" {tag}", style=style)
     return out
