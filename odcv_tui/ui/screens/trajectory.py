@@ -194,6 +194,9 @@ class TrajectoryScreen(Screen):
             return
         self.query_one("#verdicts").toggle_class("hidden")
 
+        if self.has_class("-narrow"):  # no room beside the step: verdicts take its place (layout.tcss)
+            self.toggle_class("-verdicts-open")
+            return
     def action_compare(self) -> None:
         opener = getattr(self.app, "open_compare", None)
         if self.bundle and opener:
