@@ -143,7 +143,7 @@ def launch_fork(app: App, db_path: Path, spec: ForkSpec) -> None:
         if live is None or not hasattr(live, "start_requests"):
             app.notify("the Live screen is not available: use `odcv fork` in a shell", severity="error")
             return
-        live.start_requests(requests)
+        live.call_after_refresh(live.start_requests, requests)  # a Live screen opened just now is not composed yet
 
     app.run_worker(build, thread=True, group="fork", name="fork")
 
