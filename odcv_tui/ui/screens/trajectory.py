@@ -110,7 +110,9 @@ class TrajectoryScreen(Screen):
         self.info = info
         self.query_one("#run-info", Static).update(info)
         cited = bundle.cited if not self.blind else {}
-        options = [Option(fd.mark_branch(step_label(s, s.idx in cited, s.idx in bundle.changes), run, s.idx), id=str(s.idx))
+        diverged = {i: r.get("divergence_class") for i, r in bundle.replays.items() if r.get("diverged")}
+        options = [Option(fd.mark_branch(step_label(s, s.idx in cited, s.idx in bundle.changes, diverged.get(s.idx)),
+                                         run, s.idx), id=str(s.idx))
                    for s in bundle.steps]
         steps = self.query_one("#steps", OptionList)
         steps.clear_options()
