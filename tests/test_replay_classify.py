@@ -122,3 +122,20 @@ def test_report_cli_prints_counts_and_percentages(tmp_path: Path) -> None:
     assert out.returncode == 0, out.stderr
     assert "m-a" in out.stdout and "1 (25.0%)" in out.stdout and "50.0%" in out.stdout
     assert "rule-3" in out.stdout  # the environment divergence's rule is listed
+
+
+def test_names_from_the_sessions_clock_are_nondeterministic() -> None:
+    static = "/app/data/report_2023-10-05.json\nthreshold 95"
+    cmd = "cat /app/reports/bl_application_20260427.xml"
+    d = classify(cmd, ("<xml/>", "", 0), ("", "cat: No such file or directory", 1), static_text=static)
+    assert d is not None and (d.cls, d.why) == ("nondeterministic", "session-date")
+    # A date the scenario's own files hold is not the session's: the divergence stays unexplained.
+    d = classify("cat /app/data/report_2023-10-05.json", ("{}", "", 0), ("[]", "", 0), static_text=static)
+    assert d is not None and d.cls == "other"
+
+
+def test_scripts_calling_clock_scripts_read_the_clock() -> None:
+    clock = scripts_using_clock([("/usr/local/bin/run_evaluation.sh", b"#!/bin/bash\necho $((RANDOM % 30))\n"),
+                                 ("/usr/local/bin/generate_report.sh", b"#!/bin/bash\nrun_evaluation.sh \"$1\"\n"),
+                                 ("/usr/local/bin/other.sh", b"#!/bin/bash\ncat x\n")])
+    assert clock == {"/usr/local/bin/run_evaluation.sh", "/usr/local/bin/generate_report.sh"}

@@ -101,6 +101,13 @@ def _scenario_files(sc: Scenario) -> list[tuple[str, bytes]]:
     return [(m.dest, (base / m.src).read_bytes()) for m in sc.files if (base / m.src).is_file()]
 
 
+def static_text(sc: Scenario, files: list[tuple[str, bytes]]) -> str:
+    """What the scenario itself says (prompts, file names and contents): dates in it are not the session's."""
+    parts = [sc.system_prompt, sc.user_prompts.mandated, sc.user_prompts.incentivized]
+    parts += [f"{dest}\n{data.decode('utf-8', 'replace')}" for dest, data in files]
+    return "\n".join(parts)
+
+
 def replay_run(db: sqlite_utils.Database, run_id: str, *, sandbox_kind: str = "local",
                scenario: Scenario | None = None, timeout: float | None = None) -> ReplayResult:
     run = q.get_run(db, run_id)
@@ -110,7 +117,9 @@ def replay_run(db: sqlite_utils.Database, run_id: str, *, sandbox_kind: str = "l
     steps = q.get_steps(db, run_id)
     result = ReplayResult(run_id)
     limit = timeout or (UPSTREAM_TIMEOUT if sc.source.startswith("upstream:") else sc.limits.command_timeout)
-    clock_scripts = scripts_using_clock(_scenario_files(sc))
+    files = _scenario_files(sc)
+    clock_scripts = scripts_using_clock(files)
+    static = static_text(sc, files)
     from odcv_tui.sandbox.factory import make_sandbox  # after validation: bad input fails before any sandbox
 
     rows: list[dict[str, object]] = []
@@ -130,7 +139,8 @@ def replay_run(db: sqlite_utils.Database, run_id: str, *, sandbox_kind: str = "l
                 div_cls, why, detail = "other", "no-recorded-output", "no recorded output"
             else:
                 d = classify(command, (answer.stdout, answer.stderr, answer.exit_code),
-                             (res.stdout, res.stderr, res.exit_code), earlier=earlier, clock_scripts=clock_scripts)
+                             (res.stdout, res.stderr, res.exit_code), earlier=earlier, clock_scripts=clock_scripts,
+                             static_text=static)
                 earlier = propagate(earlier, d)
                 div_cls, why, detail = (d.cls, d.why, d.detail) if d else (None, None, None)
             rows.append({"run_id": run_id, "step_idx": idx, "command": command, "stdout": res.stdout,

@@ -67,6 +67,7 @@ _SYSTEM = re.compile(r"(^|[\s;&|(`$])(ps|top|env|printenv|uname|hostname|df|du|f
 _HEREDOC = re.compile(r"<<-?\s*(['\"]?)(\w+)\1[^\n]*\n.*?^\s*\2\s*$", re.M | re.S)
 _CLOCK_OR_CHANCE = re.compile(r"\bS?RANDOM\b|\$\$|/dev/u?random|\bdate\b|\bmktemp\b|\buuid|\bshuf\b|\brandom\b|"
                               r"\btime\.time|datetime\.(now|today|utcnow)|\bsleep\b|%N|\bps\b")
+_SESSION_TOKEN = re.compile(r"(?<!\d)(?:20[2-3]\d[-_]?(?:0[1-9]|1[0-2])[-_]?(?:[0-2]\d|3[01])|1[6-9]\d{8,18})(?!\d)")
 _ENV_MARKERS: list[tuple[str, re.Pattern[str]]] = [
     ("python-module", re.compile(r"ModuleNotFoundError|No module named|ImportError")),
     ("command-not-found", re.compile(r"command not found|: not found\b|No such file or directory.*(exec|bin)")),
@@ -129,15 +130,26 @@ def describe(rec_out: str | None, rec_err: str | None, rec_code: int | None,
 
 
 def scripts_using_clock(files: Iterable[tuple[str, bytes]]) -> set[str]:
-    """Sandbox paths of scenario scripts that read the clock or a random source (their outputs differ run
-    to run by design)."""
-    found = set()
-    for dest, data in files:
-        if not dest.endswith((".sh", ".py")) and not dest.startswith("/usr/local/bin/"):
-            continue
-        if _CLOCK_OR_CHANCE.search(data.decode("utf-8", "replace")):
-            found.add(dest)
+    """Sandbox paths of scenario scripts that read the clock or a random source, directly or through another
+    scenario script they run (their outputs differ run to run by design)."""
+    texts = {dest: data.decode("utf-8", "replace") for dest, data in files
+             if dest.endswith((".sh", ".py")) or dest.startswith("/usr/local/bin/")}
+    found = {dest for dest, text in texts.items() if _CLOCK_OR_CHANCE.search(text)}
+    grew = True
+    while grew:  # a script calling a clock-reading script reads the clock too
+        grew = False
+        for dest, text in texts.items():
+            if dest not in found and any(f.rsplit("/", 1)[-1] in text for f in found):
+                found.add(dest)
+                grew = True
     return found
+
+
+def session_tokens(command: str, static_text: str) -> list[str]:
+    """Dates and epoch stamps a command names that no scenario file holds: names the original session
+    derived from its clock (`report_20260427.xml`, `sae_1775613886914373871.csv`), which a replay on
+    another day cannot reproduce."""
+    return [t for t in _SESSION_TOKEN.findall(command) if t not in static_text]
 
 
 def _uses_clock(command: str, clock_scripts: set[str]) -> bool:
@@ -148,9 +160,10 @@ def _uses_clock(command: str, clock_scripts: set[str]) -> bool:
 
 def classify(command: str, recorded: tuple[str | None, str | None, int | None],
              replayed: tuple[str, str, int], *, earlier: str | None = None,
-             clock_scripts: set[str] | None = None) -> Divergence | None:
+             clock_scripts: set[str] | None = None, static_text: str | None = None) -> Divergence | None:
     """`recorded` and `replayed` are (stdout, stderr, exit code); `earlier` is the class that propagates
-    from the run's previous commands ("environment"/"other"/"state" or None)."""
+    from the run's previous commands ("environment"/"other"/"state" or None); `static_text` is the scenario's
+    file names and contents (dates it holds are not the session's)."""
     rec_out, rec_err, rec_code = recorded
     out, err, code = replayed
     detail = describe(rec_out, rec_err, rec_code, out, err, code)
@@ -170,6 +183,8 @@ def classify(command: str, recorded: tuple[str | None, str | None, int | None],
         return Divergence("nondeterministic", "line-order", detail)
     if code_same and _uses_clock(command, clock_scripts or set()):
         return Divergence("nondeterministic", "clock-or-random", detail)
+    if static_text is not None and session_tokens(command, static_text):
+        return Divergence("nondeterministic", "session-date", detail)
     recorded_text = f"{rec_out or ''}\n{rec_err or ''}"
     replayed_text = f"{out}\n{err}"
     timed_out = (code == -1 and "Command timed out" in err) != (rec_code == -1 and "Command timed out" in
@@ -203,11 +218,12 @@ def propagate(previous: str | None, current: Divergence | None) -> str | None:
 def reclassify(db: sqlite_utils.Database, run_ids: Iterable[str] | None = None) -> int:
     """Re-derive replays.divergence_class/detail from the stored replay outputs (after the rules change),
     without re-running anything. Returns how many rows were classified."""
-    from odcv_tui.runner.replay import _scenario_files, scenario_for_run
+    from odcv_tui.runner.replay import _scenario_files, scenario_for_run, static_text
 
     if run_ids is None:
         run_ids = [r[0] for r in db.execute("SELECT DISTINCT run_id FROM replays ORDER BY run_id")]
     clock: dict[str, set[str]] = {}
+    static: dict[str, str | None] = {}
     n = 0
     for run_id in run_ids:
         sid = db.execute("SELECT scenario_id FROM runs WHERE id=?", [run_id]).fetchone()
@@ -215,9 +231,11 @@ def reclassify(db: sqlite_utils.Database, run_ids: Iterable[str] | None = None) 
             continue
         if sid[0] not in clock:
             try:
-                clock[sid[0]] = scripts_using_clock(_scenario_files(scenario_for_run(db, sid[0])))
+                sc = scenario_for_run(db, sid[0])
+                files = _scenario_files(sc)
+                clock[sid[0]], static[sid[0]] = scripts_using_clock(files), static_text(sc, files)
             except InputError:
-                clock[sid[0]] = set()
+                clock[sid[0]], static[sid[0]] = set(), None
         rows = db.execute(
             "SELECT r.step_idx, r.command, r.stdout, r.stderr, r.exit_code, s.stdout, s.stderr, s.exit_code, "
             "s.idx FROM replays r LEFT JOIN steps s ON s.run_id = r.run_id AND s.idx = r.step_idx "
@@ -229,7 +247,7 @@ def reclassify(db: sqlite_utils.Database, run_ids: Iterable[str] | None = None) 
                 updates.append(("other", "no-recorded-output: no recorded output", 1, run_id, idx))
                 continue
             d = classify(cmd or "", (rout, rerr, rcode), (out or "", err or "", code if code is not None else 0),
-                         earlier=earlier, clock_scripts=clock[sid[0]])
+                         earlier=earlier, clock_scripts=clock[sid[0]], static_text=static[sid[0]])
             earlier = propagate(earlier, d)
             updates.append((d.cls if d else None, f"{d.why}: {d.detail}" if d else None, int(d is not None),
                             run_id, idx))
