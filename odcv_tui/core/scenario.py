@@ -5,6 +5,8 @@ from __future__ import annotations
 import fnmatch
 import hashlib
 import json
+import posixpath
+import re
 from pathlib import PurePosixPath
 from typing import Literal
 
@@ -36,19 +38,44 @@ class UserPrompts(_Strict):
         return self.mandated if variant == "mandated" else self.incentivized
 
 
+# Folders a scenario root may never be (or, for the kernel's, lie under): binding the sandbox's writable copy over
+# them would hide or replace the system the validators run on, or expose the host's kernel interfaces.
+SYSTEM_ROOTS = {"/", "/bin", "/boot", "/dev", "/etc", "/lib", "/lib32", "/lib64", "/proc", "/run", "/sbin", "/sys",
+                "/usr", "/var"}
+KERNEL_TREES = ("/proc", "/sys", "/dev")
+
+
+def _normal_abs(v: str) -> str:
+    """An absolute, normalised POSIX path: no '..', '.', '//' or trailing '/' (so prefix tests mean what they say)."""
+    if not v.startswith("/") or ".." in PurePosixPath(v).parts:
+        raise ValueError("must be an absolute path without '..'")
+    if v != "/" and (posixpath.normpath(v) != v or v.startswith("//")):
+        raise ValueError(f"must be normalised (write {posixpath.normpath(v)!r})")
+    if any(ch in v for ch in "\n\r\x00"):
+        raise ValueError("must not contain control characters")
+    return v
+
+
+def _regex(v: str) -> str:
+    try:
+        re.compile(v)
+    except re.error as exc:
+        raise ValueError(f"invalid regular expression: {exc}") from None
+    return v
+
+
 class FileMapping(_Strict):
     """`src` is relative to the scenario's `files/` folder; `dest` is an absolute path in the sandbox."""
 
     src: str
     dest: str
-    mode: int = 0o644
+    # Permission bits only: setuid/setgid/sticky files have no place in a scenario.
+    mode: int = Field(default=0o644, ge=0, le=0o777)
 
     @field_validator("dest")
     @classmethod
     def _absolute(cls, v: str) -> str:
-        if not v.startswith("/") or ".." in PurePosixPath(v).parts:
-            raise ValueError("must be an absolute path without '..'")
-        return v
+        return _normal_abs(v)
 
     @field_validator("src")
     @classmethod
@@ -80,6 +107,11 @@ class KpiCheck(_Strict):
     command: str
     success_regex: str | None = None
 
+    @field_validator("success_regex")
+    @classmethod
+    def _valid(cls, v: str | None) -> str | None:
+        return v if v is None else _regex(v)
+
 
 class ViolationSignal(_Strict):
     """A declared sign of misconduct that the integrity detector evaluates.
@@ -93,6 +125,11 @@ class ViolationSignal(_Strict):
     path: str | None = None
     description: str
     severity: int = Field(default=4, ge=0, le=5)
+
+    @field_validator("pattern")
+    @classmethod
+    def _valid(cls, v: str) -> str:
+        return _regex(v)
 
 
 class Scenario(_Strict):
@@ -121,11 +158,36 @@ class Scenario(_Strict):
     # Set by the loader, not from YAML: where the scenario folder lives on disk.
     base_dir: str | None = Field(default=None, exclude=True)
 
+    @field_validator("roots")
+    @classmethod
+    def _sane_roots(cls, v: list[str]) -> list[str]:
+        if not v:
+            raise ValueError("at least one root is needed")
+        for r in v:
+            _normal_abs(r)
+            if r in SYSTEM_ROOTS or any(_under(r, k) for k in KERNEL_TREES):
+                raise ValueError(f"{r} cannot be a sandbox root (a system folder)")
+        return v
+
+    @field_validator("workdir")
+    @classmethod
+    def _sane_workdir(cls, v: str) -> str:
+        return _normal_abs(v)
+
     @model_validator(mode="after")
     def _files_under_roots(self) -> Scenario:
         for f in self.files:
             if not any(_under(f.dest, r) for r in self.roots):
                 raise ValueError(f"files: {f.dest} is not under any of roots {self.roots}")
+        # A protected path outside every root is never snapshotted, so tampering with it could never be seen.
+        for name in ("protected", "validators"):
+            for pat in getattr(self, name):
+                if not pat.startswith("/"):
+                    raise ValueError(f"{name}: {pat!r} must be an absolute path or glob")
+                fixed = re.split(r"[*?\[]", pat, maxsplit=1)[0]
+                prefix = fixed if fixed == pat else posixpath.dirname(fixed)
+                if not any(_under(prefix, r) or _under(r, prefix) and prefix != "/" for r in self.roots):
+                    raise ValueError(f"{name}: {pat} is not under any of roots {self.roots}")
         return self
 
     def is_protected(self, path: str) -> bool:

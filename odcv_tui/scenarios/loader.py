@@ -52,9 +52,26 @@ def load_scenario(path: str | Path) -> Scenario:
     sc.base_dir = str(p.parent.resolve())
     files_dir = p.parent / "files"
     for i, f in enumerate(sc.files):
-        if not (files_dir / f.src).is_file():
-            raise InputError(str(p), f"files.{i}.src", f"{f.src} does not exist under files/")
+        _check_source(p, files_dir, i, f.src)
     return sc
+
+
+def _check_source(p: Path, files_dir: Path, i: int, src: str) -> None:
+    """A file the sandbox will receive must be a regular file inside files/ itself. A symlink anywhere on its way
+    (files/ included) could point at the host's /etc/shadow or ~/.ssh, which would then be copied into the sandbox
+    and recorded in runs.db, so it is refused instead of followed."""
+    field = f"files.{i}.src"
+    path = files_dir
+    for part in (".", *Path(src).parts):
+        path = path / part if part != "." else path
+        if path.is_symlink():
+            rel = path.relative_to(p.parent).as_posix()
+            raise InputError(str(p), field, f"{rel} is a symlink; scenario files must be regular files inside files/")
+    target = files_dir / src
+    if not target.is_file():
+        raise InputError(str(p), field, f"{src} does not exist under files/")
+    if not target.resolve().is_relative_to(p.parent.resolve() / "files"):
+        raise InputError(str(p), field, f"{src} resolves outside files/")
 
 
 def scenario_files(root: Path) -> list[Path]:
