@@ -10,9 +10,11 @@ from pathlib import Path
 import pytest
 
 from odcv_tui.agent.loop import NUDGE
+from odcv_tui.core.errors import ProviderError
 from odcv_tui.core.events import CommandFinished, EventBus, ModelReplied, RunFinished
 from odcv_tui.core.types import ModelReply, ToolCall
 from odcv_tui.llm.scripted import ScriptedModel
+from odcv_tui.llm.settings import ModelSettings
 from odcv_tui.runner import RunRequest, run_one
 from odcv_tui.storage import open_db
 from odcv_tui.storage import queries as q
@@ -50,7 +52,10 @@ def run(scenario, db_path: Path, replies, **kw):  # type: ignore[no-untyped-def]
 def test_happy_path_records_every_message(mini_scenario, db_path: Path) -> None:
     out, steps, _ = run(mini_scenario, db_path, [bash("cat /app/data/tickets.csv | wc -l"), done("all good")])
     assert out.run.status == "completed"
-    assert [s.role for s in steps] == ["system", "user", "assistant", "tool", "assistant"]
+    # upstream/1 (default) answers task_complete with a tool message, as the authors' harness does.
+    assert [s.role for s in steps] == ["system", "user", "assistant", "tool", "assistant", "tool"]
+    assert json.loads(steps[5].content) == {"action": "task_complete", "reason": "all good", "status": "success"}
+    assert out.run.protocol == "upstream/1"
     assert steps[3].stdout.strip() == "41" and steps[3].exit_code == 0 and steps[3].command.startswith("cat")
     assert out.run.model_calls == 2 and out.run.tokens == 15 and out.run.cost == pytest.approx(0.001)
     assert out.run.trajectory_hash
@@ -64,42 +69,41 @@ def test_nudge_when_reply_has_no_tool_call(mini_scenario, db_path: Path) -> None
     assert out.run.status == "completed"
 
 
-def test_malformed_arguments_are_answered_and_recorded(mini_scenario, db_path: Path) -> None:
+def test_malformed_arguments_are_answered_and_recorded_odcv1(mini_scenario, db_path: Path) -> None:
     bad = ModelReply(tool_calls=[ToolCall(id="x", name="bash", arguments='{"command": "ls')])
     unknown = ModelReply(tool_calls=[ToolCall(id="y", name="python", arguments='{}')])
-    out, steps, model = run(mini_scenario, db_path, [bad, unknown, done()])
+    out, steps, model = run(mini_scenario, db_path, [bad, unknown, done()], protocol="odcv/1")
     tools = [s for s in steps if s.role == "tool"]
-    assert [t.note for t in tools] == ["malformed_args", "malformed_args"]
+    assert [t.note for t in tools] == ["malformed_args", "unknown_tool"]
     assert "malformed arguments" in tools[0].stderr and "unknown tool 'python'" in tools[1].stderr
     assert json.loads(model.calls[1][-1]["content"])["returncode"] == 2
     assert out.run.status == "completed"
 
 
-def test_provider_error_retried_then_recovered(mini_scenario, db_path: Path) -> None:
-    replies = [RuntimeError("503 upstream"), RuntimeError("rate limited"), done()]
-    model = ScriptedModel(replies)
-    from odcv_tui.agent import loop
+FAST = ModelSettings(backoff=0.01)
 
-    old = loop.LoopConfig.backoff
-    loop.LoopConfig.backoff = 0.01
-    try:
-        out = run_one(RunRequest(mini_scenario, "mandated", model.name, "local"), db_path=db_path, model=model,
-                      integrity=False)
-    finally:
-        loop.LoopConfig.backoff = old
+
+def retryable(msg: str) -> ProviderError:
+    return ProviderError(msg, retryable=True)
+
+
+def test_provider_error_retried_then_recovered(mini_scenario, db_path: Path) -> None:
+    replies = [retryable("503 upstream"), retryable("rate limited"), done()]
+    model = ScriptedModel(replies)
+    out = run_one(RunRequest(mini_scenario, "mandated", model.name, "local", settings=FAST), db_path=db_path,
+                  model=model, integrity=False)
     assert out.run.status == "completed" and len(model.calls) == 3
 
 
-def test_provider_error_exhausted_is_error_status_not_verdict(mini_scenario, db_path: Path) -> None:
-    from odcv_tui.agent import loop
+def test_unclassified_exception_is_not_retried(mini_scenario, db_path: Path) -> None:
+    out, _, model = run(mini_scenario, db_path, [RuntimeError("bug"), done()], settings=FAST)
+    assert out.run.status == "error" and out.run.error == "RuntimeError: bug" and len(model.calls) == 1
 
-    old = loop.LoopConfig.backoff
-    loop.LoopConfig.backoff = 0.01
-    try:
-        out, steps, model = run(mini_scenario, db_path, [RuntimeError("boom")] * 4)
-    finally:
-        loop.LoopConfig.backoff = old
+
+def test_provider_error_exhausted_is_error_status_not_verdict(mini_scenario, db_path: Path) -> None:
+    out, steps, model = run(mini_scenario, db_path, [retryable("boom")] * 4, settings=FAST)
     assert out.run.status == "error" and "boom" in (out.run.error or "")
+    assert "gave up after 4 attempts" in (out.run.error or "")
     assert len(model.calls) == 4  # 1 try + 3 retries
     db = open_db(db_path)
     assert db.execute("SELECT COUNT(*) FROM verdicts WHERE kind != 'integrity'").fetchone()[0] == 0
@@ -112,9 +116,10 @@ def test_step_limit(mini_scenario, db_path: Path) -> None:
     assert sum(s.role == "assistant" for s in steps) == 3 and out.run.model_calls == 3
 
 
-def test_output_truncated_with_visible_marker(mini_scenario, db_path: Path) -> None:
+def test_output_truncated_with_visible_marker_odcv1(mini_scenario, db_path: Path) -> None:
     mini_scenario.limits.output_cap = 1000
-    out, steps, model = run(mini_scenario, db_path, [bash("python3 -c \"print('x'*100000)\""), done()])
+    out, steps, model = run(mini_scenario, db_path, [bash("python3 -c \"print('x'*100000)\""), done()],
+                            protocol="odcv/1")
     tool = steps[3]
     assert "odcv:" in tool.stdout and "characters truncated" in tool.stdout
     assert len(tool.stdout) < 1100 and tool.note == "truncated"
@@ -167,12 +172,10 @@ def test_litellm_path_with_mock_tool_calls(mini_scenario, db_path: Path) -> None
 
 def test_provider_error_echoing_the_key_is_redacted(mini_scenario, db_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     """Provider errors can echo the API key; the stored run error (and the whole DB file) must not hold it."""
-    from odcv_tui.agent import loop
-
     secret = "sk-test-1234567890abcdefSECRET"
     monkeypatch.setenv("OPENAI_API_KEY", secret)
-    monkeypatch.setattr(loop.LoopConfig, "backoff", 0.01)
-    out, _, _ = run(mini_scenario, db_path, [RuntimeError(f"401 Incorrect API key provided: {secret}")] * 4)
+    out, _, _ = run(mini_scenario, db_path, [ProviderError(f"401 Incorrect API key provided: {secret}",
+                                                           retryable=False)])
     assert out.run.status == "error" and "[redacted]" in (out.run.error or "")
     db = open_db(db_path)
     db.conn.execute("PRAGMA wal_checkpoint(FULL)")

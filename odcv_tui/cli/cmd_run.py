@@ -3,6 +3,8 @@ with resume, a cost budget, judging as runs finish and a live summary line."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import click
 from rich.console import Console
 from rich.markup import escape
@@ -10,8 +12,11 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 from rich.text import Text
 
+from odcv_tui.agent.protocols import get_profile
 from odcv_tui.cli.common import db_option, open_cli_db
+from odcv_tui.cli.model_options import build_options, model_options, preflight, protocol_option
 from odcv_tui.core.errors import InputError
+from odcv_tui.core.events import Event, ModelRetrying
 from odcv_tui.core.literal import cell
 from odcv_tui.core.types import VARIANTS
 from odcv_tui.storage import default_db_path
@@ -51,16 +56,22 @@ def register(cli: click.Group) -> None:
 @click.option("--executor", type=click.Choice(["thread", "ray"]), default="thread", show_default=True,
               help="thread: this machine; ray: tasks on a Ray cluster (pip install 'odcv-tui[ray]')")
 @click.option("--ray-address", default=None, help="Ray cluster address (default: the running cluster, `auto`)")
+@protocol_option
+@model_options
 @db_option
 def run_cmd(scenario_ids: tuple[str, ...], variant: str, models: tuple[str, ...], sandbox: str,
             concurrency: int, max_steps: int | None, command_timeout: float | None, epochs: int,
             resume_id: str | None, retry_errors: bool, max_cost: float | None, judges: tuple[str, ...],
-            executor: str, ray_address: str | None, db_path) -> None:  # type: ignore[no-untyped-def]
+            executor: str, ray_address: str | None, db_path, protocol: str | None,  # type: ignore[no-untyped-def]
+            **model_kw: Any) -> None:
     """Run scenarios with models in sandboxes; every step lands in runs.db as it happens. Each invocation is
     a sweep with an id (printed first): `--resume` it after a stop, a budget or a lost node."""
     from odcv_tui.runner.sweep import Sweep, retry_error_cells
     from odcv_tui.runner.sweep_spec import SweepSpec
 
+    options = build_options(model_kw)
+    get_profile(protocol)  # an unknown profile: one line before anything starts
+    prof = {"protocol": protocol, "model_options": options.to_dict()}
     path = db_path or default_db_path()
     open_cli_db(path).conn.close()  # migrate once (and mark orphans interrupted) before threads start
     if resume_id:
@@ -78,7 +89,8 @@ def run_cmd(scenario_ids: tuple[str, ...], variant: str, models: tuple[str, ...]
         spec = SweepSpec(scenarios=sorted({c.scenario_id for c in todo}), variants=list(VARIANTS),
                          models=sorted({c.model for c in todo}), sandbox=sandbox, max_steps=max_steps,
                          command_timeout=command_timeout, max_cost=max_cost, judges=list(judges),
-                         executor=executor, concurrency=concurrency, ray_address=ray_address)
+                         executor=executor, concurrency=concurrency, ray_address=ray_address, **prof)
+        preflight(spec.models, options)
         sweep = Sweep(path, spec, todo=todo)
     else:
         if not scenario_ids:
@@ -88,7 +100,8 @@ def run_cmd(scenario_ids: tuple[str, ...], variant: str, models: tuple[str, ...]
         spec = SweepSpec(scenarios=list(scenario_ids), variants=list(VARIANTS) if variant == "both" else [variant],
                          models=list(models), epochs=epochs, sandbox=sandbox, max_steps=max_steps,
                          command_timeout=command_timeout, max_cost=max_cost, judges=list(judges),
-                         executor=executor, concurrency=concurrency, ray_address=ray_address)
+                         executor=executor, concurrency=concurrency, ray_address=ray_address, **prof)
+        preflight(spec.models, options)
         sweep = Sweep(path, spec)
     console = Console(stderr=True)
     console.print(Text(f"sweep {sweep.sweep_id}: {len(sweep.plan())} run(s) to do of {sweep.summary.total} "
@@ -101,6 +114,13 @@ def run_cmd(scenario_ids: tuple[str, ...], variant: str, models: tuple[str, ...]
         def on_summary(s) -> None:  # type: ignore[no-untyped-def]
             progress.update(task, completed=s.done + s.failed + s.interrupted, description=escape(cell(s.line())))
 
+        def on_event(ev: Event) -> None:  # the attempt counter of a failing provider, one line per retry
+            if isinstance(ev, ModelRetrying):
+                progress.update(task, description=escape(cell(f"{ev.run_id}: attempt {ev.attempt}/{ev.attempts}")))
+                console.print(Text(cell(f"{ev.run_id}: {ev.error}; attempt {ev.attempt}/{ev.attempts} "
+                                        f"in {ev.wait:g} s")))
+
+        sweep.bus.subscribe(on_event)
         summary = sweep.run(on_summary=on_summary, on_run=outcomes.append)
     if len(outcomes) <= TABLE_MAX:
         table = Table("run", "scenario", "variant", "model", "epoch", "status", "steps", "integrity")

@@ -21,6 +21,10 @@ class InputError(OdcvError):
         where = f"{source}: {field}" if field else source
         super().__init__(f"{where}: {message}")
 
+    def __reduce__(self) -> tuple[type[InputError], tuple[str, str | None, str]]:
+        # So an error raised in an importer's worker process reaches the CLI intact.
+        return (type(self), (self.source, self.field, self.message))
+
 
 class SandboxError(OdcvError):
     """A sandbox backend could not start or run a command."""
@@ -61,4 +65,23 @@ class Interrupted(AgentStop):
 
 
 class ProviderFailed(AgentStop):
+    status = "error"
+
+
+class ProviderError(OdcvError):
+    """One failed model request, classified by the llm layer so the agent loop and the judge panel share one
+    retry policy. `retryable`: rate limits, 5xx, timeouts, dropped connections. Not retryable: 401/403,
+    context window exceeded, bad requests, empty `choices` (the same request would fail the same way)."""
+
+    def __init__(self, message: str, *, retryable: bool, retry_after: float | None = None,
+                 status: int | None = None) -> None:
+        self.retryable = retryable
+        self.retry_after = retry_after
+        self.status = status
+        super().__init__(message)
+
+
+class SandboxGone(AgentStop):
+    """The sandbox no longer answers at all (container removed, bwrap dead): the run cannot go on."""
+
     status = "error"

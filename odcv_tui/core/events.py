@@ -60,7 +60,27 @@ class RunFinished(BaseModel):
     run: RunRecord
 
 
-Event = RunStarted | ModelReplied | CommandStarted | CommandFinished | FilesChanged | VerdictAdded | RunFinished
+class ModelRetrying(BaseModel):
+    """A model request failed with a retryable error; attempt `attempt` of `attempts` starts after `wait` s."""
+
+    type: Literal["model_retrying"] = "model_retrying"
+    run_id: str
+    attempt: int
+    attempts: int
+    wait: float
+    error: str
+
+
+class RunPhase(BaseModel):
+    """What a run is doing before it has steps to show (loading the model stack, starting the sandbox)."""
+
+    type: Literal["run_phase"] = "run_phase"
+    run_id: str
+    phase: str
+
+
+Event = (RunStarted | ModelReplied | CommandStarted | CommandFinished | FilesChanged | VerdictAdded | RunFinished
+         | ModelRetrying | RunPhase)
 Subscriber = Callable[[Event], None]
 
 

@@ -39,6 +39,8 @@ class ModelReply(BaseModel):
     tokens_in: int = 0
     tokens_out: int = 0
     cost: float = 0.0
+    # The provider's structured reasoning (OpenRouter-style), sent back verbatim by the upstream profile.
+    reasoning_details: list[Any] | None = None
 
 
 class ExecResult(BaseModel):

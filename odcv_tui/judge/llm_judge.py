@@ -1,4 +1,5 @@
-"""One LLM judge scoring one run: build the prompt, call the model (provider errors retried, bounded),
+"""One LLM judge scoring one run: build the prompt, call the model (provider errors retried by the shared
+retry layer, each attempt bounded by a timeout),
 read the reply (repaired, or re-asked a bounded number of times), and return a Verdict. A reply that
 never becomes a valid score returns a failure Verdict (score None, `error` set): never a guessed score.
 
@@ -8,11 +9,12 @@ from __future__ import annotations
 
 import hashlib
 import json
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol
 
+from odcv_tui.core.errors import ProviderError
+from odcv_tui.core.retry import RetryPolicy, call_with_retries
 from odcv_tui.core.scenario import Scenario
 from odcv_tui.core.secrets import redact
 from odcv_tui.core.types import FileChange, RunRecord, Step, Verdict, trajectory_hash
@@ -48,6 +50,7 @@ class JudgeSettings:
     provider_retries: int = 2  # extra attempts after a timeout / rate limit / 5xx
     reask: int = 1  # extra calls after an unreadable or invalid reply (repairs are tried first, free)
     backoff: float = 2.0  # seconds before the first provider retry; doubles each time
+    timeout: float | None = None  # seconds per request; None: the completer's own (--model-timeout)
 
 
 def content_hash(steps: list[Step], changes: list[FileChange]) -> str:
@@ -69,7 +72,7 @@ def cache_key(steps: list[Step], changes: list[FileChange], model: str, rubric: 
 def judge_one(run: RunRecord, steps: list[Step], changes: list[FileChange], rubric: Rubric,
               spec: JudgeSpec, completer: Completer, *, scenario: Scenario | None = None,
               settings: JudgeSettings | None = None,
-              sleep: Callable[[float], None] = time.sleep) -> Verdict:
+              cancelled: Callable[[], bool] = lambda: False) -> Verdict:
     settings = settings or JudgeSettings()
     messages: list[dict[str, Any]] = build_messages(run, steps, changes, rubric, scenario)
     valid_steps = {s.idx for s in steps}
@@ -79,10 +82,10 @@ def judge_one(run: RunRecord, steps: list[Step], changes: list[FileChange], rubr
     last: ReplyError | None = None
     for attempt in range(settings.reask + 1):
         try:
-            comp = _call(completer, messages, settings, sleep)
+            comp = _call(completer, messages, settings, cancelled)
         except Exception as exc:  # noqa: BLE001 - every provider failure becomes a recorded failure
-            return Verdict(**base, score=None, error=f"provider: {type(exc).__name__}: {_short(exc)}",
-                           tokens=tokens, cost=cost)
+            what = _short(exc) if isinstance(exc, ProviderError) else f"{type(exc).__name__}: {_short(exc)}"
+            return Verdict(**base, score=None, error=f"provider: {what}", tokens=tokens, cost=cost)
         tokens += comp.tokens_in + comp.tokens_out
         cost += comp.cost
         try:
@@ -105,25 +108,13 @@ def judge_one(run: RunRecord, steps: list[Step], changes: list[FileChange], rubr
 
 
 def _call(completer: Completer, messages: list[dict[str, Any]], settings: JudgeSettings,
-          sleep: Callable[[float], None]) -> CompletionLike:
-    retryable = _retryable()
-    delay = settings.backoff
-    for attempt in range(settings.provider_retries + 1):
-        try:
-            return completer.complete(messages)
-        except retryable:
-            if attempt == settings.provider_retries:
-                raise
-            sleep(delay)
-            delay *= 2
-    raise AssertionError("unreachable")
-
-
-def _retryable() -> tuple[type[BaseException], ...]:
-    # Imported here: importing the judge package must not import litellm (layer contract).
-    from odcv_tui.llm.complete import retryable_errors
-
-    return retryable_errors()
+          cancelled: Callable[[], bool]) -> CompletionLike:
+    """The shared retry layer (core/retry.py): retryable provider failures back off (Retry-After honoured),
+    the rest fail at once; each attempt is bounded by the completer's timeout (+ grace) even if the client
+    ignores it, so a hung judge holds its job for at most attempts x timeout."""
+    timeout = settings.timeout or float(getattr(completer, "timeout", 0) or 0) or RetryPolicy().timeout
+    policy = RetryPolicy(timeout=timeout, retries=settings.provider_retries, backoff=settings.backoff)
+    return call_with_retries(lambda: completer.complete(messages), policy, cancelled=cancelled)
 
 
 def _short(exc: BaseException, n: int = 200) -> str:

@@ -14,6 +14,7 @@ import time
 from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Literal
 
@@ -23,6 +24,7 @@ from odcv_tui.core.types import MISALIGNED_THRESHOLD, RunRecord, Verdict
 from odcv_tui.judge.integrity_fill import fill_integrity, stored_scenario
 from odcv_tui.judge.llm_judge import Completer, JudgeSettings, JudgeSpec, cache_key, judge_one
 from odcv_tui.judge.rubric import Rubric, load_rubric
+from odcv_tui.llm.settings import ModelOptions
 from odcv_tui.storage import open_db
 from odcv_tui.storage import queries as q
 from odcv_tui.storage import writes as w
@@ -118,7 +120,7 @@ def is_misaligned(median: float | None) -> bool | None:
     return None if median is None else median >= MISALIGNED_THRESHOLD
 
 
-def missing_keys(specs: Iterable[JudgeSpec]) -> dict[str, str]:
+def missing_keys(specs: Iterable[JudgeSpec], options: ModelOptions | None = None) -> dict[str, str]:
     """{model route: reason} for each judge model that cannot be called from this environment (no key
     set, unknown provider). Only whether variables are set is read, never their values."""
     from odcv_tui.llm.complete import missing_key  # litellm only when judging for real
@@ -126,7 +128,7 @@ def missing_keys(specs: Iterable[JudgeSpec]) -> dict[str, str]:
     out: dict[str, str] = {}
     for spec in specs:
         if spec.model not in out:
-            out[spec.model] = missing_key(spec.model) or ""
+            out[spec.model] = missing_key(spec.model, options.for_model(spec.model) if options else None) or ""
     return {m: r for m, r in out.items() if r}
 
 
@@ -141,7 +143,8 @@ def judge_runs(db_path: str | Path, run_ids: Iterable[str], judges: Iterable[Jud
                on_verdict: Callable[[JudgeOutcome], None] | None = None,
                completer_factory: Callable[[JudgeSpec], Completer] | None = None,
                settings: JudgeSettings | None = None, cancel: threading.Event | None = None,
-               self_routes: Mapping[str, str] | None = None, integrity: bool = True) -> JudgeReport:
+               self_routes: Mapping[str, str] | None = None, integrity: bool = True,
+               model_options: ModelOptions | None = None) -> JudgeReport:
     """Judge `run_ids` with `judges` (default: the four paper judges) or, with `self_eval`, each run's
     own model (kind `self`). Cached verdicts (same trajectory+diffs, judge model, rubric) cost nothing.
     Missing integrity verdicts are computed first (instant, no LLM), so they exist even when no judge
@@ -173,7 +176,7 @@ def judge_runs(db_path: str | Path, run_ids: Iterable[str], judges: Iterable[Jud
                     continue
                 plan.append((run, spec))
         if completer_factory is None:
-            bad = missing_keys(s for _, s in plan)
+            bad = missing_keys((s for _, s in plan), model_options)
             if bad and _needs_calls(db, plan, rb, set(bad)):
                 first = next(s for _, s in plan if s.model in bad)
                 have = db.execute(f"SELECT COUNT(DISTINCT run_id) FROM verdicts WHERE kind='integrity' AND run_id "
@@ -181,7 +184,7 @@ def judge_runs(db_path: str | Path, run_ids: Iterable[str], judges: Iterable[Jud
                 raise OdcvError(f"cannot call judge {first.name} ({first.model}): {bad[first.model]}"
                                 + (f" (+{len(bad) - 1} more)" if len(bad) > 1 else "")
                                 + f"; integrity verdicts are stored for {have} of {len(runs)} run(s)")
-            completer_factory = _litellm_completer
+            completer_factory = partial(_litellm_completer, options=model_options)
         runner = _Plan(db, rb, completer_factory, settings, max(1, concurrency), report, on_verdict)
         runner.run(plan, cancel)
         _record_panel_size(db, [r.id for r in runs])
@@ -209,6 +212,7 @@ class _Plan:
         self.provider_failures: dict[str, int] = {}  # consecutive, per judge
 
     def run(self, plan: list[tuple[RunRecord, JudgeSpec]], cancel: threading.Event) -> None:
+        self.cancel = cancel  # judge_one polls it, so a cancel never waits for a hung request
         loaded: dict[str, tuple] = {}
         with ThreadPoolExecutor(max_workers=self.concurrency, thread_name_prefix="judge") as self.pool:
             for run, spec in plan:
@@ -248,7 +252,7 @@ class _Plan:
         if ckey not in self.completers:
             self.completers[ckey] = self.factory(spec)
         fut = self.pool.submit(judge_one, run, steps, changes, self.rb, spec, self.completers[ckey],
-                               scenario=scenario, settings=self.settings)
+                               scenario=scenario, settings=self.settings, cancelled=self.cancel.is_set)
         self.pending[fut] = (run, spec, key)
         self.inflight.add(key)
 
@@ -277,8 +281,8 @@ def _record_panel_size(db, run_ids: list[str]) -> None:  # type: ignore[no-untyp
     # runs.panel_size = LLM judges asked so far (a failed judge leaves an error row), next to
     # runs.judge_count = scores got: a partial panel is visible and `odcv stats --full-panel` can drop it.
     with db.conn:
-        db.executemany("UPDATE runs SET panel_size = (SELECT COUNT(DISTINCT judge) FROM verdicts "
-                       "WHERE verdicts.run_id = runs.id AND kind = 'llm') WHERE id = ?", [[r] for r in run_ids])
+        db.conn.executemany("UPDATE runs SET panel_size = (SELECT COUNT(DISTINCT judge) FROM verdicts "
+                            "WHERE verdicts.run_id = runs.id AND kind = 'llm') WHERE id = ?", [[r] for r in run_ids])
 
 
 def _needs_calls(db, plan: list[tuple[RunRecord, JudgeSpec]], rb: Rubric,  # type: ignore[no-untyped-def]
@@ -328,10 +332,14 @@ def _load_run(db, run_id: str) -> RunRecord:  # type: ignore[no-untyped-def]
     return run
 
 
-def _litellm_completer(spec: JudgeSpec) -> Completer:
+def _litellm_completer(spec: JudgeSpec, options: ModelOptions | None = None) -> Completer:
     from odcv_tui.llm.complete import LiteLLMCompleter
 
-    return LiteLLMCompleter(spec.model)
+    # Per-model settings are looked up by route (`--model-option openai/x api_base=...`) or judge name.
+    settings = None
+    if options is not None:
+        settings = options.for_model(spec.model if spec.model in options.per_model else spec.name)
+    return LiteLLMCompleter(spec.model, settings=settings)
 
 
 def scripted_completers(scripts: Mapping[str, list]) -> Callable[[JudgeSpec], Completer]:

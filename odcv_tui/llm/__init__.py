@@ -9,16 +9,17 @@ from odcv_tui.core.protocols import Model
 from odcv_tui.core.scenario import Scenario
 from odcv_tui.core.types import Variant
 from odcv_tui.llm.oracle import ORACLE_MODELS, OracleModel
+from odcv_tui.llm.settings import ModelOptions, ModelSettings
 
-__all__ = ["ORACLE_MODELS", "OracleModel", "resolve_model"]
+__all__ = ["ORACLE_MODELS", "ModelOptions", "ModelSettings", "OracleModel", "resolve_model"]
 
 
 def resolve_model(name: str, scenario: Scenario | None = None, variant: Variant = "mandated",
-                  **opts: object) -> Model:
+                  settings: ModelSettings | None = None, **opts: object) -> Model:
     if name in ORACLE_MODELS:
         if scenario is None:
             raise ValueError("oracle models need a scenario")
         return OracleModel(name, scenario)
     from odcv_tui.llm.litellm_model import LiteLLMModel
 
-    return LiteLLMModel(name, **opts)  # type: ignore[arg-type]
+    return LiteLLMModel(name, settings, **opts)  # type: ignore[arg-type]

@@ -13,6 +13,10 @@ os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 
 import litellm  # noqa: E402
 
+from odcv_tui.core.errors import ProviderError  # noqa: E402
+from odcv_tui.llm.litellm_model import classify, price  # noqa: E402
+from odcv_tui.llm.settings import ModelSettings  # noqa: E402
+
 litellm.suppress_debug_info = True
 
 
@@ -33,23 +37,32 @@ class LiteLLMCompleter:
     """One litellm model answering chat messages with text. Temperature 0 by default; keys come from the
     environment and are never stored. `sent` keeps the messages of every call (prompt inspection)."""
 
-    def __init__(self, model: str, *, temperature: float = 0.0, timeout: float = 300.0,
+    def __init__(self, model: str, *, temperature: float | None = None, timeout: float | None = None,
                  max_tokens: int | None = 2000, script: list[dict[str, Any]] | None = None,
-                 **extra: Any) -> None:
+                 settings: ModelSettings | None = None, **extra: Any) -> None:
         self.model = model
-        self.temperature = temperature
-        self.timeout = timeout
+        self.settings = settings or ModelSettings()
+        self.temperature = temperature if temperature is not None else (self.settings.temperature or 0.0)
+        self.timeout = timeout or self.settings.retry_policy().timeout
         self.max_tokens = max_tokens
         self.script = list(script) if script is not None else None
-        self.extra = extra
+        self.extra = {**self.settings.args, **extra}
         self.calls = 0
         self.sent: list[list[dict[str, Any]]] = []
         self._lock = threading.Lock()  # the panel may share one completer between worker threads
 
     def complete(self, messages: list[dict[str, Any]]) -> Completion:
         # drop_params: some providers reject `temperature`; dropping it beats failing every verdict.
+        # num_retries/max_retries 0: the one retry layer is core/retry.py (every attempt counted there).
         kwargs: dict[str, Any] = {"model": self.model, "messages": messages, "temperature": self.temperature,
-                                  "timeout": self.timeout, "drop_params": True, **self.extra}
+                                  "timeout": self.timeout, "drop_params": True, "num_retries": 0, "max_retries": 0,
+                                  **self.extra}
+        if self.settings.api_base:
+            kwargs["api_base"] = self.settings.api_base
+            env = self.settings.api_key_env
+            kwargs["api_key"] = os.environ.get(env, "") if env else "no-key"
+        elif self.settings.api_key_env:
+            kwargs["api_key"] = os.environ.get(self.settings.api_key_env, "")
         if self.max_tokens:
             kwargs["max_tokens"] = self.max_tokens
         with self._lock:
@@ -59,19 +72,21 @@ class LiteLLMCompleter:
                 kwargs.update(self.script.pop(0))
             self.calls += 1
             self.sent.append([dict(m) for m in messages])
-        resp = litellm.completion(**kwargs)
+        try:
+            resp = litellm.completion(**kwargs)
+        except Exception as exc:  # noqa: BLE001 - classified into the one retry policy
+            raise classify(exc) from exc
+        if not getattr(resp, "choices", None):
+            raise ProviderError("provider returned no choices (empty `choices` list)", retryable=False)
         choice = resp.choices[0]
         usage = getattr(resp, "usage", None)
-        try:
-            cost = float(litellm.completion_cost(completion_response=resp) or 0.0)
-        except Exception:  # noqa: BLE001 - unknown models have no price; cost stays 0
-            cost = 0.0
+        tokens_in = int(getattr(usage, "prompt_tokens", 0) or 0)
+        tokens_out = int(getattr(usage, "completion_tokens", 0) or 0)
         return Completion(
             text=choice.message.content or "",
             finish_reason=str(getattr(choice, "finish_reason", "") or ""),
-            tokens_in=int(getattr(usage, "prompt_tokens", 0) or 0),
-            tokens_out=int(getattr(usage, "completion_tokens", 0) or 0),
-            cost=cost,
+            tokens_in=tokens_in, tokens_out=tokens_out,
+            cost=price(resp, self.settings, tokens_in, tokens_out),
         )
 
 
@@ -82,9 +97,12 @@ def retryable_errors() -> tuple[type[BaseException], ...]:
             litellm.exceptions.InternalServerError)
 
 
-def missing_key(model: str) -> str | None:
+def missing_key(model: str, settings: ModelSettings | None = None) -> str | None:
     """None when `model` can be called from this environment, else a short reason (which variable to
-    set, or an unknown provider). Reads only whether variables are set, never their values."""
+    set, or an unknown provider). Reads only whether variables are set, never their values. With an
+    api_base (self-hosted server) only a variable named by api_key_env is required."""
+    if settings is not None and (settings.api_base or settings.api_key_env):
+        return settings.missing_key()
     try:
         info = litellm.validate_environment(model=model)
     except Exception as exc:  # noqa: BLE001 - litellm raises assorted errors for unknown providers

@@ -19,14 +19,16 @@ from odcv_tui.core.events import (
     EventBus,
     FilesChanged,
     ModelReplied,
+    ModelRetrying,
     RunFinished,
+    RunPhase,
     RunStarted,
     VerdictAdded,
 )
 from odcv_tui.core.protocols import Model, Sandbox
 from odcv_tui.core.scenario import Scenario
 from odcv_tui.core.types import ExecResult, ModelReply, RunRecord, Step, Variant, trajectory_hash
-from odcv_tui.sandbox.filediff import diff_snapshots
+from odcv_tui.sandbox.filediff import ChangeRecorder
 from odcv_tui.storage import open_db
 from odcv_tui.storage import queries as q
 from odcv_tui.storage import writes as w
@@ -48,6 +50,10 @@ class RunRequest:
     history: list[dict[str, Any]] | None = None
     prepare: Callable[[Sandbox], None] | None = None
     lineage: dict[str, Any] = field(default_factory=dict)
+    # Protocol profile (agent/protocols.py; None = the default, upstream) and the model's connection
+    # settings (llm/settings.ModelSettings: endpoint, key variable, temperature, timeout, retries, args).
+    protocol: str | None = None
+    settings: Any = None
 
 
 @dataclass
@@ -64,13 +70,13 @@ def new_run_id(req: RunRequest) -> str:
 
 
 class _Hooks:
-    """Persist then emit; snapshot the scenario roots after each command to record file changes."""
+    """Persist then emit; record the file changes of each command (anywhere the sandbox can see them)."""
 
     def __init__(self, db, bus: EventBus, run_id: str, sandbox: Sandbox, scenario: Scenario,
                  cancel: threading.Event) -> None:
         self.db, self.bus, self.run_id, self.sandbox, self.scenario = db, bus, run_id, sandbox, scenario
         self.cancel = cancel
-        self.snapshot = sandbox.snapshot(scenario.roots)
+        self.recorder = ChangeRecorder(sandbox, scenario)
         self.steps: list[Step] = []
 
     def on_step(self, step: Step) -> None:
@@ -85,9 +91,7 @@ class _Hooks:
         self.bus.emit(CommandStarted(run_id=self.run_id, step_idx=step_idx, command=command))
 
     def on_command_finished(self, step: Step) -> None:
-        after = self.sandbox.snapshot(self.scenario.roots)
-        changes = diff_snapshots(self.run_id, step.idx, self.snapshot, after, self.scenario)
-        self.snapshot = after
+        changes = self.recorder.step(self.run_id, step.idx)
         w.add_file_changes(self.db, changes)
         self.bus.emit(CommandFinished(run_id=self.run_id, step_idx=step.idx, command=step.command or "",
                                       stdout=step.stdout or "", stderr=step.stderr or "",
@@ -98,6 +102,9 @@ class _Hooks:
     def cancelled(self) -> bool:
         return self.cancel.is_set()
 
+    def on_retry(self, attempt: int, attempts: int, wait: float, error: str) -> None:
+        self.bus.emit(ModelRetrying(run_id=self.run_id, attempt=attempt, attempts=attempts, wait=wait, error=error))
+
 
 def run_one(req: RunRequest, *, db_path: str | Path, bus: EventBus | None = None,
             cancel: threading.Event | None = None, model: Model | None = None,
@@ -105,27 +112,39 @@ def run_one(req: RunRequest, *, db_path: str | Path, bus: EventBus | None = None
             check_kpi: bool = False, integrity: bool = True) -> RunOutcome:
     """Run one scenario variant with one model to the end. Never raises for agent/provider/sandbox
     failures: they become the run's status (`error` with a message); Ctrl-C marks it `interrupted`."""
+    from odcv_tui.agent.protocols import get_profile
     from odcv_tui.llm import resolve_model
+    from odcv_tui.runner import provenance
     from odcv_tui.sandbox.factory import make_sandbox as default_make
 
     bus = bus or EventBus()
     cancel = cancel or threading.Event()
     sc = req.scenario
+    profile = get_profile(req.protocol)
     db = open_db(db_path, recover=False)
     w.upsert_scenario(db, sc)
+    prov = provenance.dumps(provenance.build(profile, sc, req.sandbox, req.model, req.settings))
     run = RunRecord(id=req.run_id or new_run_id(req), scenario_id=sc.id, variant=req.variant, model=req.model,
                     sandbox=req.sandbox, status="running", source="live", started=w.now_iso(),
-                    **req.lineage)
+                    protocol=profile.id, provenance=prov, **req.lineage)
     w.insert_run(db, run, owner_pid=os.getpid())
     bus.emit(RunStarted(run=run))
     cfg = LoopConfig(max_model_calls=req.max_model_calls or sc.limits.max_model_calls,
                      command_timeout=req.command_timeout or sc.limits.command_timeout,
-                     output_cap=sc.limits.output_cap)
+                     output_cap=sc.limits.output_cap, profile=profile,
+                     **({"retry": req.settings.retry_policy()} if req.settings is not None else {}))
     status, reason, kpi = "error", "", None
     agent: AgentLoop | None = None
     try:
-        mdl = model or resolve_model(req.model, sc, req.variant)
+        if model is None and not req.model.startswith("oracle/"):
+            bus.emit(RunPhase(run_id=run.id, phase="loading the model stack (litellm, ~10 s the first time)"))
+        mdl = model or resolve_model(req.model, sc, req.variant, settings=req.settings)
+        if hasattr(mdl, "request_params"):  # provider models: the profile's request fields and message mode
+            mdl.request_params, mdl.verbatim = dict(profile.request), profile.verbatim_messages  # type: ignore[attr-defined]
+        bus.emit(RunPhase(run_id=run.id, phase=f"starting the {req.sandbox} sandbox"))
         with (make_sandbox or default_make)(req.sandbox, sc) as sandbox:
+            if (with_image := provenance.with_image(prov, sandbox)) is not None:
+                w.update_run(db, run.id, provenance=with_image)
             for cmd in sc.setup:
                 res = sandbox.exec(cmd, timeout=cfg.command_timeout)
                 if res.exit_code != 0:
@@ -134,7 +153,8 @@ def run_one(req: RunRequest, *, db_path: str | Path, bus: EventBus | None = None
                 req.prepare(sandbox)
             hooks = _Hooks(db, bus, run.id, sandbox, sc, cancel)
             agent = AgentLoop(mdl, sandbox, run.id, hooks, cfg)
-            status, reason = agent.run(req.system_prompt or sc.system_prompt,
+            bus.emit(RunPhase(run_id=run.id, phase="waiting for the model"))
+            status, reason = agent.run(req.system_prompt or profile.system_message(sc.system_prompt),
                                        req.user_prompt or sc.user_prompts.for_variant(req.variant),
                                        **({"history": req.history} if req.history is not None else {}))
             if check_kpi and status != "error" and sc.kpi_check is not None:

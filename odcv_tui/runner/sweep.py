@@ -24,6 +24,7 @@ from odcv_tui.core.errors import InputError, OdcvError
 from odcv_tui.core.events import EventBus
 from odcv_tui.core.scenario import Scenario
 from odcv_tui.core.types import RunRecord
+from odcv_tui.llm.settings import ModelOptions
 from odcv_tui.runner.run_one import RunRequest, new_run_id
 from odcv_tui.runner.sweep_exec import Executor, ThreadExecutor
 from odcv_tui.runner.sweep_spec import Cell, SweepSpec, cells, new_sweep_id, select_scenarios
@@ -65,7 +66,7 @@ class Sweep:
         self.scenarios = {s.id: s for s in (scenarios or select_scenarios(spec.scenarios, spec.scenarios_root))}
         self.all_cells = todo if todo is not None else cells(spec, list(self.scenarios.values()))
         self._explicit = todo is not None
-        self.judges = _judge_specs(spec.judges)
+        self.judges = _judge_specs(spec.judges, ModelOptions.from_dict(spec.model_options).per_model_only())
         self.db = open_db(db_path, recover=False)
         self.summary = SweepSummary(self.sweep_id, total=len(self.all_cells))
         self.finished_runs: list[RunRecord] = []
@@ -98,7 +99,9 @@ class Sweep:
         req = RunRequest(scenario=sc, variant=c.variant, model=c.model, sandbox=self.spec.sandbox,  # type: ignore[arg-type]
                          max_model_calls=self.spec.max_steps, command_timeout=self.spec.command_timeout,
                          # A retried run keeps its own sweep (None for runs made before sweeps existed).
-                         lineage={"sweep_id": c.sweep_id if self._explicit else self.sweep_id, "epoch": c.epoch})
+                         lineage={"sweep_id": c.sweep_id if self._explicit else self.sweep_id, "epoch": c.epoch},
+                         protocol=self.spec.protocol,
+                         settings=ModelOptions.from_dict(self.spec.model_options).for_model(c.model))
         req.run_id = new_run_id(req)
         return req
 
@@ -184,7 +187,8 @@ class Sweep:
     def _judge(self, run_id: str) -> int:
         from odcv_tui.judge.panel import judge_runs
 
-        rep = judge_runs(self.db_path, [run_id], self.judges, concurrency=len(self.judges), integrity=False)
+        rep = judge_runs(self.db_path, [run_id], self.judges, concurrency=len(self.judges), integrity=False,
+                         model_options=ModelOptions.from_dict(self.spec.model_options).per_model_only())
         return int(rep.count("new") + rep.count("cached") > 0)
 
     # -- money ----------------------------------------------------------------------------------------
@@ -235,13 +239,13 @@ def _drain_until_idle(ex: Executor, seconds: float) -> list[RunRecord]:
     return out
 
 
-def _judge_specs(names: list[str]) -> list[Any]:
+def _judge_specs(names: list[str], options: ModelOptions | None = None) -> list[Any]:
     if not names:
         return []
     from odcv_tui.judge.panel import missing_keys, parse_judge
 
     specs = [parse_judge(n) for n in names]
-    bad = missing_keys(specs)
+    bad = missing_keys(specs, options)
     if bad:
         model, why = next(iter(bad.items()))
         raise OdcvError(f"--judge: cannot call {model}: {why} (checked before any run started)")

@@ -32,6 +32,8 @@ class SweepSpec:
     concurrency: int = 1  # thread executor: runs at once; ray: ignored (the cluster's resources decide)
     ray_address: str | None = None
     scenarios_root: str | None = None  # where selectors are resolved (None: the built-in library)
+    protocol: str | None = None  # agent protocol profile (None: the default, upstream)
+    model_options: dict[str, Any] = field(default_factory=dict)  # llm.settings.ModelOptions.to_dict(): no keys
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), sort_keys=True)
