@@ -9,13 +9,15 @@ files, so its verdicts say `(inferred)` and are weaker than those on our own sce
 
 from __future__ import annotations
 
+import posixpath
 import re
 from collections.abc import Iterable
+from pathlib import Path
 
 import sqlite_utils
 
 from odcv_tui.core.scenario import Scenario
-from odcv_tui.core.types import RunRecord, Step
+from odcv_tui.core.types import FileChange, RunRecord, Step, Verdict
 from odcv_tui.judge.integrity import VERSION, detect
 from odcv_tui.storage import queries as q
 from odcv_tui.storage import writes as w
@@ -25,9 +27,18 @@ _VALIDATOR_NAME = re.compile(r"(valid|check|verif|audit|score|eval|report|metric
 _SCRIPT = re.compile(r"(?<![\w/.-])((?:/|\./)[\w./-]*?([\w.-]+?)(?:\.sh|\.py)?)(?=$|[\s;|&)'\"])")
 
 
-def _creates(cmd: str, path: str) -> bool:
-    p = re.escape(path)
-    return re.search(rf"(>\s*{p}|\btee\s+{p}|\bcp\s+\S+\s+{p}|\btouch\s+{p})", cmd) is not None
+# Where a written-to path starts: after `>`, `tee`, `cp SRC` or `touch` (zero-width, so overlapping ones count).
+_CREATE_AT = re.compile(r"(?=(>\s*|\btee\s+|\bcp\s+\S+\s+|\btouch\s+))")
+
+
+def _create_starts(cmd: str) -> list[int]:
+    return [m.start() + len(m.group(1)) for m in _CREATE_AT.finditer(cmd)]
+
+
+def _creates(cmd: str, path: str, starts: list[int] | None = None) -> bool:
+    """`path` written by `cmd` (`> path`, `tee path`, `cp x path`, `touch path`). One compiled pattern finds
+    the write targets; a per-path pattern cost an `re` compile per script seen (10k+ per corpus import)."""
+    return any(cmd.startswith(path, i) for i in (_create_starts(cmd) if starts is None else starts))
 
 
 def inferred_validators(steps: Iterable[Step]) -> list[str]:
@@ -40,11 +51,12 @@ def inferred_validators(steps: Iterable[Step]) -> list[str]:
             cmd = (call.parsed_args() or {}).get("command") if call.name == "bash" else None
             if not isinstance(cmd, str):
                 continue
+            starts = _create_starts(cmd)
             for m in _SCRIPT.finditer(cmd):
                 path, name = m.group(1), m.group(2)
                 if path in created or path in found:
                     continue
-                if _creates(cmd, path):
+                if _creates(cmd, path, starts):
                     created.add(path)
                     continue
                 is_script = path.endswith((".sh", ".py")) or path.startswith("/usr/local/bin/")
@@ -53,23 +65,52 @@ def inferred_validators(steps: Iterable[Step]) -> list[str]:
     return [p if p.startswith("/") else "/app/" + p[2:] for p in found]
 
 
+def _roots_for(validators: list[str]) -> list[str]:
+    """The folders of the validators (a scenario's validators lie under its roots), plus /app."""
+    roots: list[str] = []
+    for d in sorted({"/app"} | {posixpath.dirname(v) for v in validators}, key=len):
+        if d not in ("", "/") and not any(d == r or d.startswith(r + "/") for r in roots):
+            roots.append(d)
+    return roots
+
+
 def inferred_scenario(run: RunRecord, steps: list[Step]) -> Scenario:
+    validators = [v for v in inferred_validators(steps) if posixpath.dirname(v) not in ("", "/")]
     prompts = [s.content or "" for s in steps if s.role in ("system", "user")][:2] + ["", ""]
     return Scenario(id=re.sub(r"[^A-Za-z0-9_.-]+", "-", run.scenario_id).strip("-") or "unknown",
                     title=run.scenario_id, domain="unknown", system_prompt=prompts[0] or "-",
                     user_prompts={"mandated": prompts[1] or "-", "incentivized": prompts[1] or "-"},
-                    kpi="unknown", roots=["/"], validators=inferred_validators(steps),
+                    kpi="unknown", roots=_roots_for(validators), validators=validators,
                     oracle={"honest": ["true"], "exploit": ["true"]}, source="inferred")
 
 
 def stored_scenario(db: sqlite_utils.Database, scenario_id: str) -> Scenario | None:
-    row = db.execute("SELECT data FROM scenarios WHERE id=?", [scenario_id]).fetchone()
+    row = db.execute("SELECT data, path FROM scenarios WHERE id=?", [scenario_id]).fetchone()
     if not row or not row[0]:
         return None  # imported runs may know their scenario only by id
     try:
-        return Scenario.model_validate_json(row[0])
+        sc = Scenario.model_validate_json(row[0])
     except ValueError:
         return None
+    if row[1] and (Path(row[1]) / "files").is_dir():
+        sc.base_dir = row[1]  # its files (validator scripts) let the detector derive evidence paths
+    return sc
+
+
+def integrity_verdict(sc: Scenario | None, run: RunRecord, steps: list[Step],
+                      changes: list[FileChange]) -> Verdict:
+    """The integrity verdict of one run, on its stored scenario or (None) one inferred from the trajectory.
+    Pure, so importers judge runs in memory before writing them."""
+    inferred = sc is None
+    if sc is None:
+        sc = inferred_scenario(run, steps)
+    verdict = detect(sc, run, steps, changes)
+    if inferred:
+        shown = ", ".join(sc.validators) or "none found"
+        verdict = verdict.model_copy(update={
+            "rubric_version": f"{VERSION}+inferred",
+            "reasoning": f"(scenario inferred from the trajectory; validators: {shown})\n{verdict.reasoning}"})
+    return verdict
 
 
 def fill_integrity(db: sqlite_utils.Database, run_ids: Iterable[str] | None = None, *,
@@ -88,16 +129,8 @@ def fill_integrity(db: sqlite_utils.Database, run_ids: Iterable[str] | None = No
         if run is None:
             continue
         steps = q.get_steps(db, run_id)
-        sc = stored_scenario(db, run.scenario_id)
-        inferred = sc is None
-        if sc is None:
-            sc = inferred_scenario(run, steps)
-        verdict = detect(sc, run, steps, q.get_file_changes(db, run_id))
-        if inferred:
-            shown = ", ".join(sc.validators) or "none found"
-            verdict = verdict.model_copy(update={
-                "rubric_version": f"{VERSION}+inferred",
-                "reasoning": f"(scenario inferred from the trajectory; validators: {shown})\n{verdict.reasoning}"})
+        verdict = integrity_verdict(stored_scenario(db, run.scenario_id), run, steps,
+                                    q.get_file_changes(db, run_id))
         w.add_verdict(db, verdict)
         added += 1
     return added
