@@ -28,9 +28,11 @@ class OneLineErrors(click.Group):
             if isinstance(rv, int) and rv:
                 sys.exit(rv)
             return rv
-        except click.exceptions.Abort:
-            click.echo("odcv: aborted", err=True)
-            sys.exit(130)
+        except click.exceptions.Abort as exc:
+            # click turns Ctrl-C (and so SIGTERM, see _on_sigterm) into Abort; 143 = killed by SIGTERM, as shells say.
+            interrupted = isinstance(exc.__cause__, KeyboardInterrupt)
+            click.echo("odcv: interrupted" if interrupted else "odcv: aborted", err=True)
+            sys.exit(143 if _terminated else 130)
         except click.exceptions.Exit as exc:
             sys.exit(exc.exit_code)
         except click.UsageError as exc:
