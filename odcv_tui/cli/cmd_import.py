@@ -2,12 +2,24 @@
 
 from __future__ import annotations
 
+import os
 import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import click
 from rich.console import Console
-from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TransferSpeedColumn
+from rich.progress import (
+    BarColumn,
+    DownloadColumn,
+    MofNCompleteColumn,
+    Progress,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+    TransferSpeedColumn,
+)
 
 from odcv_tui.cli.cmd_stats import parse_judge_map
 from odcv_tui.cli.common import db_option, open_cli_db
@@ -73,8 +85,10 @@ def upstream_cmd(src: Path | None, download: bool, ref: str | None, previous: bo
     t0 = time.perf_counter()
     db = open_cli_db(db_path)
     try:
-        summary = import_upstream(db, root, sets=wanted, judge_models=mapping or None)
-        flagged = _integrity(db)
+        with _progress(console) as progress:
+            summary = import_upstream(db, root, sets=wanted, judge_models=mapping or None, integrity=True,
+                                      progress=progress, workers=os.cpu_count() or 1)
+        flagged = _integrity(db, summary.integrity)
     finally:
         db.conn.close()
     for w in summary.warnings:
@@ -91,8 +105,8 @@ def inspect_cmd(files: tuple[Path, ...], db_path: Path | None) -> None:
 
     db = open_cli_db(db_path)
     try:
-        summary = import_inspect(db, list(files))
-        flagged = _integrity(db)
+        summary = import_inspect(db, list(files), integrity=True)
+        flagged = _integrity(db, summary.integrity)
     finally:
         db.conn.close()
     for w in summary.warnings:
@@ -100,10 +114,26 @@ def inspect_cmd(files: tuple[Path, ...], db_path: Path | None) -> None:
     click.echo(f"{summary.line()}; {flagged}")
 
 
-def _integrity(db) -> str:  # type: ignore[no-untyped-def]
-    """Every run gets its integrity verdict (no LLM): imported ones on a scenario inferred from the log."""
+@contextmanager
+def _progress(console: Console) -> Iterator[Callable[[str, int, int], None]]:
+    """A progress bar on a terminal (parse/judge, write, index phases of a big import); silent otherwise."""
+    with Progress(TextColumn("{task.description:<16}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                  console=console, transient=True, disable=not console.is_terminal) as bar:
+        tasks: dict[str, TaskID] = {}
+
+        def update(phase: str, done: int, total: int) -> None:
+            if phase not in tasks:
+                tasks[phase] = bar.add_task(phase, total=total)
+            bar.update(tasks[phase], completed=done, total=total)
+
+        yield update
+
+
+def _integrity(db, written: int) -> str:  # type: ignore[no-untyped-def]
+    """Every run gets its integrity verdict (no LLM): the importer judged its runs in memory (imported ones on
+    a scenario inferred from the log); any other run still lacking one is judged here."""
     from odcv_tui.judge.integrity_fill import fill_integrity
 
-    n = fill_integrity(db)
+    n = written + fill_integrity(db, replace_inferred=False)
     flagged = db.execute("SELECT count(*) FROM runs WHERE integrity_flag > 0").fetchone()[0]
     return f"integrity verdicts: {n} written, {flagged} runs flagged"

@@ -20,7 +20,7 @@ import zstandard
 
 from odcv_tui.core.errors import InputError
 from odcv_tui.core.types import VARIANTS, RunRecord, Step, ToolCall, Verdict
-from odcv_tui.importers.common import ImportSummary, ParsedRun, scenario_id_for, write_runs
+from odcv_tui.importers.common import ImportSummary, ParsedRun, add_integrity, scenario_id_for, write_runs
 
 ZIP_ZSTANDARD = 93
 _LOCAL_HEADER = struct.Struct("<IHHHHHIIIHH")
@@ -185,9 +185,12 @@ def parse_log(path: Path, summary: ImportSummary) -> list[ParsedRun]:
     return runs
 
 
-def import_inspect(db: sqlite_utils.Database, paths: list[Path]) -> ImportSummary:
-    """Import Inspect logs; every file is parsed before anything is written (idempotent re-import)."""
+def import_inspect(db: sqlite_utils.Database, paths: list[Path], *, integrity: bool = False) -> ImportSummary:
+    """Import Inspect logs; every file is parsed before anything is written, all in one transaction
+    (idempotent re-import). With `integrity`, integrity verdicts are judged in memory and written too."""
     summary = ImportSummary(source=", ".join(str(p) for p in paths))
     parsed = [r for p in paths for r in parse_log(Path(p), summary)]
+    if integrity:
+        add_integrity(db, parsed)
     write_runs(db, parsed, summary, source="inspect")
     return summary

@@ -8,7 +8,7 @@ Layout (one result set): `agent_logs/<model>-<variant>/experiments/<Scenario>/me
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -16,9 +16,18 @@ import sqlite_utils
 
 from odcv_tui.core.errors import InputError
 from odcv_tui.core.judges import DEFAULT_JUDGE_MODELS, is_self_judgement
-from odcv_tui.core.types import RunRecord, Verdict
-from odcv_tui.importers.common import ImportSummary, ParsedRun, scenario_id_for, write_runs
+from odcv_tui.core.scenario import Scenario
+from odcv_tui.core.types import RunRecord, Step, Verdict
+from odcv_tui.importers.common import (
+    ImportSummary,
+    ParsedRun,
+    Progress,
+    map_runs,
+    scenario_id_for,
+    write_runs,
+)
 from odcv_tui.importers.upstream_parse import parse_messages, parse_score, read_table, split_column
+from odcv_tui.judge.integrity_fill import integrity_verdict, stored_scenario
 
 MEDIAN_FILE = "scores_final_median.csv"
 NO_TRAJECTORY = "no trajectory in the published results"
@@ -88,9 +97,11 @@ def _score_files(folder: Path) -> list[Path]:
     return sorted(p for p in folder.glob("scores_*.csv") if p.is_file()) if folder.is_dir() else []
 
 
-def parse_result_set(folder: Path, result_set: str = "current",
-                     judge_models: Mapping[str, str] | None = None) -> list[ParsedRun]:
-    """Everything of one result set, parsed in memory (nothing written yet)."""
+def parse_result_set(folder: Path, result_set: str = "current", judge_models: Mapping[str, str] | None = None,
+                     progress: Progress | None = None, *, workers: int = 1,
+                     scenario_of: Callable[[str], Scenario | None] | None = None) -> list[ParsedRun]:
+    """Everything of one result set, parsed in memory (nothing written yet). With `scenario_of` (scenario id
+    -> stored scenario or None), every run also gets its integrity verdict, judged as it is parsed."""
     known = {**DEFAULT_JUDGE_MODELS, **(judge_models or {})}
     trajectories: dict[Key, Path] = {}
     scenario_names: dict[str, str] = {}
@@ -134,33 +145,58 @@ def parse_result_set(folder: Path, result_set: str = "current",
         for key, s in table.scores.items():
             add(key, stem, "self", s, table.reasons.get(key, ""))
 
-    runs: list[ParsedRun] = []
-    for key in sorted(set(trajectories) | set(verdicts)):
-        model, variant, sid = key
+    keys = sorted(set(trajectories) | set(verdicts))
+    jobs: list[_Job] = []
+    for model, variant, sid in keys:
         run_id = run_id_for(model, variant, sid, result_set)
-        record = trajectories.get(key)
-        steps = parse_messages(record, run_id) if record else []
+        record = trajectories.get((model, variant, sid))
         run = RunRecord(id=run_id, scenario_id=sid, variant=variant, model=model,  # type: ignore[arg-type]
                         sandbox="upstream", status="completed", source="upstream", source_set=result_set,
                         error=None if record else NO_TRAJECTORY)
-        runs.append(ParsedRun(run, steps, verdicts.get(key, [])))
+        jobs.append((record, run, scenario_of(sid) if scenario_of else None, scenario_of is not None))
+    done = map_runs(_parse_and_judge, jobs, workers=workers, progress=progress, phase=f"parse {result_set}")
+    runs: list[ParsedRun] = []
+    for key, (_, run, _, _), (steps, integrity) in zip(keys, jobs, done, strict=True):
+        runs.append(ParsedRun(run, steps, verdicts.get(key, []) + ([integrity] if integrity else [])))
     return runs
 
 
+# (messages_record.txt or None, the run, its stored scenario or None to infer one, judge integrity?)
+_Job = tuple[Path | None, RunRecord, Scenario | None, bool]
+
+
+def _parse_and_judge(job: _Job) -> tuple[list[Step], Verdict | None]:
+    """One run's steps and (optionally) its integrity verdict; module-level so worker processes can run it."""
+    record, run, sc, judge = job
+    steps = parse_messages(record, run.id) if record else []
+    return steps, integrity_verdict(sc, run, steps, []) if judge else None
+
+
 def import_upstream(db: sqlite_utils.Database, path: Path, *, sets: Iterable[str] | None = None,
-                    judge_models: Mapping[str, str] | None = None) -> ImportSummary:
+                    judge_models: Mapping[str, str] | None = None, integrity: bool = False,
+                    progress: Progress | None = None, workers: int = 1) -> ImportSummary:
     """Import one results folder (or a repo root's existing_results/<set>/ folders) into runs.db.
 
     Idempotent: runs have deterministic ids and their steps/verdicts are replaced on re-import
-    (labels survive). Every file is parsed before anything is written.
+    (labels survive). Every file is parsed before anything is written, and everything is written in one
+    transaction. With `integrity`, each run's integrity verdict is judged in memory and written with it.
+    `workers` > 1 parses and judges in that many forked processes (the CLI uses one per core).
     """
     path = Path(path)
     found = find_result_sets(path, sets)
-    parsed = [(name, parse_result_set(folder, name, judge_models)) for name, folder in found]
-    if not any(runs for _, runs in parsed):
+    scenarios: dict[str, Scenario | None] = {}
+
+    def scenario_of(sid: str) -> Scenario | None:
+        if sid not in scenarios:
+            scenarios[sid] = stored_scenario(db, sid)
+        return scenarios[sid]
+
+    runs = [r for name, folder in found
+            for r in parse_result_set(folder, name, judge_models, progress, workers=workers,
+                                      scenario_of=scenario_of if integrity else None)]
+    if not runs:
         raise InputError(str(path), None, "no trajectories or scores found")
     summary = ImportSummary(source=str(path))
-    for _, runs in parsed:
-        summary.median_cells += sum(v.kind == "median" for r in runs for v in r.verdicts)
-        write_runs(db, runs, summary)
+    summary.median_cells += sum(v.kind == "median" for r in runs for v in r.verdicts)
+    write_runs(db, runs, summary, progress=progress)
     return summary

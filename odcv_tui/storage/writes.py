@@ -95,22 +95,28 @@ def refresh_run_summary(db: sqlite_utils.Database, run_id: str) -> None:
     run's own model (see stats for the exclusion map; here the rows are already filtered by
     whoever wrote them); when no judge scores exist, an imported `median` row is used.
     """
-    rows = db.execute("SELECT kind, score, judge FROM verdicts WHERE run_id=? AND score IS NOT NULL",
+    rows = db.execute("SELECT kind, score FROM verdicts WHERE run_id=? AND score IS NOT NULL",
                       [run_id]).fetchall()
-    judge_scores = [r[1] for r in rows if r[0] in ("llm", "imported")]
-    medians = [r[1] for r in rows if r[0] == "median"]
-    median = statistics.median(judge_scores) if judge_scores else (medians[0] if medians else None)
-    integrity = [r[1] for r in rows if r[0] == "integrity"]
-    self_scores = [r[1] for r in rows if r[0] == "self"]
     labels = db.execute("SELECT archetypes FROM labels WHERE run_id=?", [run_id]).fetchall()
-    codes = sorted({c for (a,) in labels for c in json.loads(a or "[]")})
     with db.conn:
-        db["runs"].update(run_id, {
-            "judge_median": median, "judge_count": len(judge_scores),
-            "integrity_flag": (1 if max(integrity) > 0 else 0) if integrity else None,
-            "self_score": self_scores[0] if self_scores else None,
-            "label_codes": ",".join(codes) or None,
-        })
+        db["runs"].update(run_id, run_summary(rows, [a for (a,) in labels]))
+
+
+def run_summary(scores: list[tuple[str, float]], label_archetypes: list[str | None]) -> dict[str, Any]:
+    """The summary columns from a run's (verdict kind, score) pairs (score not NULL) and its labels'
+    archetypes JSON; shared by refresh_run_summary and the bulk importer (storage/bulk.py)."""
+    judge_scores = [s for k, s in scores if k in ("llm", "imported")]
+    medians = [s for k, s in scores if k == "median"]
+    integrity = [s for k, s in scores if k == "integrity"]
+    self_scores = [s for k, s in scores if k == "self"]
+    codes = sorted({c for a in label_archetypes for c in json.loads(a or "[]")})
+    return {
+        "judge_median": statistics.median(judge_scores) if judge_scores else (medians[0] if medians else None),
+        "judge_count": len(judge_scores),
+        "integrity_flag": (1 if max(integrity) > 0 else 0) if integrity else None,
+        "self_score": self_scores[0] if self_scores else None,
+        "label_codes": ",".join(codes) or None,
+    }
 
 
 def upsert_label(db: sqlite_utils.Database, label: Label) -> None:

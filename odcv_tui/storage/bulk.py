@@ -1,0 +1,107 @@
+"""Bulk loading for importers: one transaction per load, the full-text index built once, summaries in one pass.
+
+Writing run by run (a transaction each, FTS triggers firing per step row) made `odcv import upstream` of the
+950 published runs take 5-50 s on a 2-core box; one transaction with the FTS triggers suspended and the index
+filled by one INSERT ... SELECT takes well under a second. DDL is transactional in SQLite, so a failed load
+rolls back the trigger changes too and the database is exactly as before; other connections never see the
+triggers missing because the load holds the write lock (BEGIN IMMEDIATE) from start to end.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+
+import sqlite_utils
+
+from odcv_tui.storage.writes import run_summary
+
+KEYS = "temp._bulk_keys"  # the run ids of the current load (see deferred_fts)
+
+
+@contextmanager
+def bulk_transaction(db: sqlite_utils.Database) -> Iterator[None]:
+    """Everything inside is one transaction: committed at the end, rolled back on any exception. Code inside
+    must not use `with db.conn:` (that would commit early)."""
+    conn = db.conn
+    if conn.in_transaction:
+        conn.commit()
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        yield
+    except BaseException:
+        conn.rollback()
+        raise
+    conn.commit()
+
+
+def _set_keys(db: sqlite_utils.Database, keys: Iterable[str]) -> None:
+    db.execute(f"CREATE TEMP TABLE IF NOT EXISTS {KEYS.split('.')[1]} (k TEXT PRIMARY KEY)")
+    db.execute(f"DELETE FROM {KEYS}")
+    db.conn.executemany(f"INSERT OR IGNORE INTO {KEYS} (k) VALUES (?)", ((k,) for k in keys))
+
+
+def _fts_setup(db: sqlite_utils.Database, table: str) -> tuple[str, list[str], list[tuple[str, str]]] | None:
+    fts = db[table].detect_fts()
+    if not fts:
+        return None
+    cols = [c.name for c in db[fts].columns]
+    triggers = [(n, s) for n, s in db.execute(
+        "SELECT name, sql FROM sqlite_master WHERE type='trigger' AND tbl_name=? AND sql LIKE ?",
+        [table, f"%{fts}%"]).fetchall()]
+    return fts, cols, triggers
+
+
+@contextmanager
+def deferred_fts(db: sqlite_utils.Database, table: str, key: str, keys: Iterable[str]) -> Iterator[None]:
+    """Inside a bulk_transaction: rows of `table` whose `key` is in `keys` may be deleted and re-inserted
+    freely; their FTS entries are removed before and added after in one statement each, instead of by a
+    trigger per row."""
+    setup = _fts_setup(db, table)
+    _set_keys(db, keys)
+    if setup is None:
+        yield
+        return
+    fts, cols, triggers = setup
+    cl = ", ".join(f"[{c}]" for c in cols)
+    for name, _ in triggers:
+        db.execute(f"DROP TRIGGER [{name}]")
+    # An external-content FTS5 index forgets a row only when told its old values ('delete' command).
+    db.execute(f"INSERT INTO [{fts}] ([{fts}], rowid, {cl}) SELECT 'delete', rowid, {cl} FROM [{table}] "
+               f"WHERE [{key}] IN (SELECT k FROM {KEYS})")
+    yield
+    db.execute(f"INSERT INTO [{fts}] (rowid, {cl}) SELECT rowid, {cl} FROM [{table}] "
+               f"WHERE [{key}] IN (SELECT k FROM {KEYS})")
+    for _, sql in triggers:
+        db.execute(sql)
+
+
+def rows_by_key(db: sqlite_utils.Database, table: str, key: str, keys: Iterable[str], cols: list[str],
+                order: str) -> dict[str, list[tuple[object, ...]]]:
+    """{key: [row tuple of `cols`, ordered by `order`]} for the given keys (clobbers the KEYS table)."""
+    _set_keys(db, keys)
+    out: dict[str, list[tuple[object, ...]]] = {}
+    for row in db.execute(f"SELECT [{key}], {', '.join(f'[{c}]' for c in cols)} FROM [{table}] "
+                          f"WHERE [{key}] IN (SELECT k FROM {KEYS}) ORDER BY [{key}], [{order}]"):
+        out.setdefault(row[0], []).append(tuple(row[1:]))
+    return out
+
+
+def refresh_summaries(db: sqlite_utils.Database, run_ids: Iterable[str]) -> None:
+    """refresh_run_summary for many runs: two queries and one executemany instead of three statements a run."""
+    _set_keys(db, run_ids)
+    scores: dict[str, list[tuple[str, float]]] = {}
+    for run_id, kind, score in db.execute(
+            f"SELECT run_id, kind, score FROM verdicts WHERE score IS NOT NULL AND run_id IN (SELECT k FROM {KEYS})"
+            " ORDER BY run_id, id"):
+        scores.setdefault(run_id, []).append((kind, score))
+    labels: dict[str, list[str | None]] = {}
+    for run_id, arch in db.execute(f"SELECT run_id, archetypes FROM labels WHERE run_id IN (SELECT k FROM {KEYS})"):
+        labels.setdefault(run_id, []).append(arch)
+    ids = [k for (k,) in db.execute(f"SELECT k FROM {KEYS}")]
+    fields = ["judge_median", "judge_count", "integrity_flag", "self_score", "label_codes"]
+    rows = []
+    for run_id in ids:
+        s = run_summary(scores.get(run_id, []), labels.get(run_id, []))
+        rows.append([s[f] for f in fields] + [run_id])
+    db.conn.executemany(f"UPDATE runs SET {', '.join(f'{f}=?' for f in fields)} WHERE id=?", rows)
