@@ -27,7 +27,7 @@ from odcv_tui.core.errors import SandboxError
 from odcv_tui.core.protocols import FileMeta, FileState
 from odcv_tui.core.scenario import Scenario
 from odcv_tui.core.types import ExecResult, FileChange
-from odcv_tui.sandbox.exec_channel import SERVER_SOURCE, ExecChannel
+from odcv_tui.sandbox.exec_channel import BOOTSTRAP, ExecChannel
 from odcv_tui.sandbox.filediff import diff_snapshots, sha
 from odcv_tui.sandbox.image import DEFAULT_IMAGE, client
 from odcv_tui.sandbox.local import owner_stamp
@@ -130,6 +130,7 @@ class DockerSandbox:
         self._tmp: Path | None = None
         self._upper: Path | None = None
         self._last_disk_check = 0.0
+        self._disk_used = self._disk_at_start = 0
         self._last_snapshot: dict[str, bytes] = {}
 
     def __enter__(self) -> DockerSandbox:
@@ -148,7 +149,7 @@ class DockerSandbox:
         except docker.errors.ImageNotFound:
             raise SandboxError(f"sandbox image {self.image} is not built: run `odcv sandbox build --offline`") from None
         opts: dict[str, Any] = dict(
-            command=["/usr/bin/python3", "-I", "-c", SERVER_SOURCE], stdin_open=True,
+            command=["/usr/bin/python3", "-I", "-c", BOOTSTRAP], stdin_open=True,
             labels={LABEL: owner_stamp(os.getpid())}, network_mode="bridge" if self.network else "none",
             cap_drop=["ALL"], security_opt=["no-new-privileges"], mem_limit=self.memory,
             memswap_limit=self.memory, nano_cpus=int(self.cpus * 1e9), pids_limit=self.pids, working_dir="/",
@@ -197,8 +198,9 @@ class DockerSandbox:
         self.container.wait(timeout=30)
 
     def _watch_disk(self) -> str | None:
-        """Soft disk quota where the engine has none: every few seconds, the bytes the upper dir holds."""
-        if self.disk_quota != "watched" or self._upper is None or time.monotonic() - self._last_disk_check < 1.0:
+        """Soft disk quota where the engine has none: every 0.2 s of a command, the bytes the upper dir holds;
+        over the limit and still growing, the command is killed (overshoot: what it writes in ~0.2 s)."""
+        if self.disk_quota != "watched" or self._upper is None or time.monotonic() - self._last_disk_check < 0.2:
             return None
         self._last_disk_check = time.monotonic()
         used = 0
@@ -208,12 +210,15 @@ class DockerSandbox:
                     used += os.lstat(os.path.join(dirpath, n)).st_blocks * 512
                 except OSError:
                     pass
-        if used > self.disk:
+        grew = used > self._disk_at_start + (16 << 20)
+        self._disk_used = used
+        if used > self.disk and grew:  # over quota and still writing (rm/cat of what is there stay allowed)
             return f"disk quota exceeded ({used >> 20} MiB written, limit {self.disk >> 20} MiB)"
         return None
 
     def exec(self, command: str, timeout: float, shell: str = "bash") -> ExecResult:
         assert self.channel is not None, "sandbox not started"
+        self._disk_at_start, self._last_disk_check = self._disk_used, time.monotonic()
         return self.channel.exec(command, timeout, shell=shell, cwd=self.scenario.workdir or "/")
 
     def read_file(self, path: str) -> bytes:

@@ -21,6 +21,9 @@ from odcv_tui.core.errors import SandboxError
 from odcv_tui.core.types import ExecResult
 
 SERVER_SOURCE = (Path(__file__).with_name("exec_server.py")).read_text()
+# What the sandbox's python3 is started with: it reads the server's source from stdin (sent by start()), so
+# `ps` inside shows one short line and nothing the agent can edit is ever executed.
+BOOTSTRAP = "import sys; exec(compile(sys.stdin.buffer.read(int(sys.stdin.buffer.readline())), 'odcv-exec', 'exec'))"
 OUTPUT_CAP = 1 << 20  # bytes kept per stream (head + tail); the agent loop caps further for the model
 WATCHDOG_GRACE = 20.0  # the server enforces the timeout; the host steps in only if the server hangs
 
@@ -33,7 +36,7 @@ class ExecChannel:
     def __init__(self, argv: Callable[[], list[str]], env: dict[str, str], label: str,
                  watch: Callable[[], str | None] | None = None, reset: Callable[[], None] | None = None) -> None:
         """`argv()` builds the transport command; `watch()` runs while a command is in flight (about every
-        0.5 s) and returns a reason to abort it (e.g. disk quota exceeded) or None; `reset()` kills whatever
+        0.2 s) and returns a reason to abort it (e.g. disk quota exceeded) or None; `reset()` kills whatever
         is left inside the sandbox before the server is started again."""
         self._argv, self._env, self.label, self._watch, self._reset = argv, env, label, watch, reset
         self.proc: subprocess.Popen[bytes] | None = None
@@ -42,6 +45,13 @@ class ExecChannel:
     def start(self) -> None:
         self.proc = subprocess.Popen(self._argv(), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                      stderr=self._stderr, start_new_session=True, env=self._env)
+        source = SERVER_SOURCE.encode()
+        assert self.proc.stdin is not None
+        try:
+            self.proc.stdin.write(b"%d\n" % len(source) + source)
+            self.proc.stdin.flush()
+        except OSError as exc:
+            raise SandboxError(f"{self.label}: exec server did not start: {self._stderr_tail()}") from exc
         hello = self._read(30.0)
         if not hello.get("ready"):
             raise SandboxError(f"{self.label}: exec server did not start: {self._stderr_tail()}")
@@ -53,16 +63,16 @@ class ExecChannel:
         lines = self._stderr.read().decode("utf-8", "replace").strip().splitlines()
         return lines[-1][:300] if lines else "no output"
 
-    def _read_exact(self, n: int, deadline: float) -> bytes:
+    def _read_exact(self, n: int, deadline: float, watch: bool = False) -> bytes:
         assert self.proc is not None and self.proc.stdout is not None
         fd, buf = self.proc.stdout.fileno(), b""
         while len(buf) < n:
             left = deadline - time.monotonic()
             if left <= 0:
                 raise TimeoutError
-            ready, _, _ = select.select([fd], [], [], min(left, 0.5))
+            ready, _, _ = select.select([fd], [], [], min(left, 0.2))
             if not ready:
-                reason = self._watch() if self._watch else None
+                reason = self._watch() if watch and self._watch else None
                 if reason:
                     raise _Aborted(reason)
                 continue
@@ -72,9 +82,9 @@ class ExecChannel:
             buf += chunk
         return buf
 
-    def _read(self, wait: float) -> dict[str, Any]:
+    def _read(self, wait: float, watch: bool = False) -> dict[str, Any]:
         deadline = time.monotonic() + wait
-        (n,) = struct.unpack(">I", self._read_exact(4, deadline))
+        (n,) = struct.unpack(">I", self._read_exact(4, deadline, watch))
         return json.loads(self._read_exact(n, deadline))
 
     def _send(self, obj: dict[str, Any]) -> None:
@@ -92,7 +102,7 @@ class ExecChannel:
             self.restart()
         try:
             self._send({"command": command, "timeout": timeout, "shell": shell, "cwd": cwd, "cap": OUTPUT_CAP})
-            reply = self._read(timeout + WATCHDOG_GRACE)
+            reply = self._read(timeout + WATCHDOG_GRACE, watch=True)
         except (ServerDied, TimeoutError, _Aborted) as exc:
             why = str(exc) if isinstance(exc, _Aborted) else "the command killed the sandbox's exec server" \
                 if isinstance(exc, ServerDied) else "the exec server stopped answering"

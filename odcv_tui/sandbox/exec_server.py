@@ -1,5 +1,6 @@
-"""The exec server: started once per run INSIDE the sandbox (`python3 -I -c <this file's source>`, the
-sandbox's own python3) and reached over its stdin/stdout pipes, so no network and no file the agent could edit.
+"""The exec server: started once per run INSIDE the sandbox with the sandbox's own python3 (a one-line
+bootstrap reads this source from stdin, see exec_channel.BOOTSTRAP) and reached over its stdin/stdout pipes:
+no network, and no file the agent could edit.
 
 Frames are a 4-byte big-endian length + UTF-8 JSON. Request {command, timeout, shell, cwd, cap}; reply
 {stdout, stderr, exit_code, timed_out, duration, truncated}. Each command runs in a new session with stdin

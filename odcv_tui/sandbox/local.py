@@ -30,7 +30,7 @@ from odcv_tui.core.protocols import FileState
 from odcv_tui.core.scenario import Scenario
 from odcv_tui.core.types import ExecResult, FileChange
 from odcv_tui.sandbox import rootfs
-from odcv_tui.sandbox.exec_channel import SERVER_SOURCE, ExecChannel
+from odcv_tui.sandbox.exec_channel import BOOTSTRAP, ExecChannel
 from odcv_tui.sandbox.limits import Cgroup, Limits, join_wrapper, mount_scratch, umount
 from odcv_tui.sandbox.overlay_state import OverlayTracker
 from odcv_tui.sandbox.tree_io import open_in, resolve_in_tree, snapshot_dir
@@ -150,7 +150,7 @@ class LocalSandbox:
                 "--uid", "0", "--gid", "0", "--hostname", "odcv-sandbox", "--clearenv"]
         for key, value in ENV.items():
             argv += ["--setenv", key, value]
-        argv += ["--chdir", "/", "/usr/bin/python3", "-I", "-c", SERVER_SOURCE]
+        argv += ["--chdir", "/", "/usr/bin/python3", "-I", "-c", BOOTSTRAP]
         # bwrap itself is PID 1 of the sandbox and its /proc/1/environ is readable from inside: the channel
         # starts it with PATH only, never the host environment (API keys).
         return join_wrapper(self.cgroup.procs_files(), argv)
