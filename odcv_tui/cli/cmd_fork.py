@@ -10,6 +10,7 @@ from rich.console import Console
 from rich.text import Text
 
 from odcv_tui.cli.common import db_option, open_cli_db
+from odcv_tui.cli.model_options import build_options, model_options, preflight, protocol_option
 from odcv_tui.core.errors import InputError
 from odcv_tui.core.events import CommandFinished, Event, EventBus, RunFinished, RunStarted
 from odcv_tui.storage import default_db_path
@@ -47,19 +48,27 @@ def _read(path: str, option: str) -> str:
 @click.option("--sandbox", type=click.Choice(["local", "docker"]), default="local", show_default=True)
 @click.option("--allow-divergence", is_flag=True,
               help="fork even when the replayed state differs from the parent's (flagged on the child)")
+@model_options
+@protocol_option
 @db_option
 def fork_cmd(run_id: str, at: int, model: str, system_file: str | None, user_file: str | None,
-             edits: tuple[str, ...], epochs: int, sandbox: str, allow_divergence: bool, db_path: Path | None) -> None:
-    """Continue RUN_ID from step AT with MODEL (optionally edited prompts); the child run is linked to its parent."""
+             edits: tuple[str, ...], epochs: int, sandbox: str, allow_divergence: bool, db_path: Path | None,
+             protocol: str | None, **kw: object) -> None:
+    """Continue RUN_ID from step AT with MODEL (optionally edited prompts); the child run is linked to its parent.
+    The protocol profile defaults to the parent's (imported upstream runs: upstream)."""
     from odcv_tui.runner.fork import ForkSpec, run_fork
     from odcv_tui.runner.fork_plan import parse_edit
+
+    options = build_options(kw)
+    preflight([model], options)
 
     step_edits: dict[int, str] = {}
     for item in edits:
         idx, path = parse_edit(item)
         step_edits[idx] = _read(path, f"--edit {idx}")
     spec = ForkSpec(parent_id=run_id, at=at, model=model, sandbox=sandbox, epochs=epochs,
-                    allow_divergence=allow_divergence, step_edits=step_edits,
+                    allow_divergence=allow_divergence, step_edits=step_edits, protocol=protocol,
+                    settings=options.for_model(model),
                     system_prompt=_read(system_file, "--system-prompt") if system_file else None,
                     user_prompt=_read(user_file, "--user-prompt") if user_file else None)
     path = db_path or default_db_path()

@@ -33,7 +33,8 @@ def _scenario(db, scenario_id: str) -> Scenario:  # type: ignore[no-untyped-def]
 
 
 def _request(plan: ForkPlan, spec: ForkSpec, sc: Scenario, epoch: int | None) -> RunRequest:
-    req = RunRequest(scenario=sc, variant=plan.parent.variant, model=spec.model, sandbox=spec.sandbox)
+    req = RunRequest(scenario=sc, variant=plan.parent.variant, model=spec.model, sandbox=spec.sandbox,
+                     protocol=plan.protocol, settings=spec.settings)
     req.run_id = new_run_id(req).replace(f"-{sc.id}-", f"-{sc.id}-fork{plan.fork_step}-", 1)
     req.system_prompt, req.user_prompt, req.history = plan.system_prompt, plan.user_prompt, plan.history
     req.lineage = {"parent_run_id": plan.parent.id, "fork_step": plan.fork_step,

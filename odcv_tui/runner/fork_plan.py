@@ -35,6 +35,8 @@ class ForkSpec:
     sandbox: str = "local"
     epochs: int = 1
     allow_divergence: bool = False
+    protocol: str | None = None  # None: the parent's protocol profile (imported runs: the default, upstream)
+    settings: Any = None  # llm/settings.ModelSettings of the continuing model (endpoint, key variable, ...)
 
 
 @dataclass
@@ -46,6 +48,7 @@ class ForkPlan:
     history: list[dict[str, Any]]  # provider messages after system + user
     kept: list[Step]  # the parent's steps 1..fork_step (unedited), for the state rebuild
     edits: dict[str, Any]  # the runs.fork_edits payload (without the state check, added later)
+    protocol: str | None = None
 
     @property
     def edit_key(self) -> str:
@@ -123,7 +126,11 @@ def plan_fork(db: sqlite_utils.Database, spec: ForkSpec) -> ForkPlan:
             raise InputError(f"--edit {idx}", "STEP", "use --system-prompt / --user-prompt for steps 1 and 2")
         if idx not in by_idx:
             raise InputError(f"--edit {idx}", "STEP", f"not a step the fork keeps (3..{fork_step})")
-    system = spec.system_prompt if spec.system_prompt is not None else (kept[0].content or "")
+    # The stored system message is final (profile suffix included); an edited one replaces the scenario's
+    # prompt, so the fork's profile appends its suffix as it would for a fresh run.
+    protocol = fork_protocol(spec, parent)
+    system = (_profile(protocol).system_message(spec.system_prompt) if spec.system_prompt is not None
+              else (kept[0].content or ""))
     user = spec.user_prompt if spec.user_prompt is not None else (kept[1].content or "")
     history = [to_message(s, spec.step_edits.get(s.idx, s.content)) for s in kept[2:]]
     edits: dict[str, Any] = {
@@ -138,8 +145,25 @@ def plan_fork(db: sqlite_utils.Database, spec: ForkSpec) -> ForkPlan:
         "edit_key": edit_key(spec.system_prompt is not None, spec.user_prompt is not None,
                              sorted(spec.step_edits)),
     }
+    edits["protocol"] = protocol or "default"
     return ForkPlan(parent=parent, fork_step=fork_step, system_prompt=system, user_prompt=user,
-                    history=history, kept=kept, edits=edits)
+                    history=history, kept=kept, edits=edits, protocol=protocol)
+
+
+def _profile(protocol: str | None):  # type: ignore[no-untyped-def]
+    from odcv_tui.agent.protocols import get_profile
+
+    return get_profile(protocol)
+
+
+def fork_protocol(spec: ForkSpec, parent: RunRecord) -> str | None:
+    """The profile the continuation speaks: asked for, else the parent's when it is one we know."""
+    if spec.protocol:
+        return spec.protocol
+    try:
+        return _profile(parent.protocol).id if parent.protocol else None
+    except InputError:  # a profile from a newer odcv: the default rather than a refusal
+        return None
 
 
 def parse_edit(value: str) -> tuple[int, str]:
