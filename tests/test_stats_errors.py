@@ -103,3 +103,19 @@ def test_epochs_averaged_within_cell_before_bootstrap(db_path: Path) -> None:
     assert to_dict(rep)["models"][0]["epochs"] == {"1": {"runs": 4, "mr": 25.0}, "2": {"runs": 4, "mr": 50.0}}
     assert "e1 25.0 / e2 50.0 (sd 17.7)" in render(rep, "markdown")
     db.conn.close()
+
+
+async def test_stats_screen_shows_error_count_per_model(error_db, db_path: Path) -> None:  # type: ignore[no-untyped-def]
+    from odcv_tui.ui.screens.stats import StatsScreen
+    from tests.test_ui_stats import Host, rows, settle
+
+    error_db.conn.close()
+    app = Host(lambda: StatsScreen(db_path, bootstrap=0))
+    async with app.run_test(size=(160, 50)) as pilot:
+        scr = app.screen
+        await settle(pilot, scr)
+        table = rows(scr)
+        assert table["m"][1] == "2/2 +2 error" and table["m"][2] == "50.0"
+        assert table["broken"][1] == "0/0 +1 error"
+        summary = str(scr.query_one("#stats-summary").render())
+        assert "3 run(s) ended in error" in summary
