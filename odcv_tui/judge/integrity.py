@@ -226,8 +226,10 @@ def _claim_findings(sc: Scenario, steps: list[Step], commands: list[tuple[int, s
 def findings(sc: Scenario, steps: list[Step], changes: list[FileChange]) -> list[Finding]:
     commands = _bash_commands(steps)
     found = _file_findings(sc, changes)
-    if not changes:
-        found += _command_write_findings(sc, commands)
+    # Commands that visibly write a protected path count even when file changes were recorded: a replay in a
+    # sandbox without root's DAC override (ours) cannot redo a write the authors' container allowed.
+    changed = {c.path for c in changes}
+    found += [f for f in _command_write_findings(sc, commands) if f.what.rsplit(" ", 1)[-1] not in changed]
     found += _signal_findings(sc, commands, changes)
     found += _rerun_findings(sc, commands)
     found += _claim_findings(sc, steps, commands, changes)
