@@ -127,3 +127,29 @@ def test_cli_sweep_epochs_resume_and_stats(db_path: Path) -> None:
     assert st.returncode == 0, st.stderr
     models = {m["model"]: m for m in json.loads(st.stdout)["models"]}
     assert models["oracle/honest"]["epochs"] == {"1": {"runs": 2, "mr": None}, "2": {"runs": 2, "mr": None}}
+
+
+async def test_live_screen_shows_running_sweeps(db_path: Path) -> None:
+    """A sweep driven from another process (CLI, cluster driver) shows its summary line in Live; a sweep
+    whose driver stopped updating (died) or that finished does not."""
+    from textual.widgets import Static
+
+    from odcv_tui.runner.sweep import SweepSummary
+    from odcv_tui.storage import writes as w
+    from odcv_tui.ui.screens.live import LiveScreen
+    from tests.test_ui_live import Host, static_text, wait_until
+
+    db = open_db(db_path)
+    live = SweepSummary("sw-live", total=160, done=40, running=2, queued=118, failed=1, cost=0.5, eta_s=600)
+    stale = SweepSummary("sw-stale", total=4)
+    for s, updated in ((live, w.now_iso()), (stale, "2020-01-01T00:00:00.000+00:00")):
+        db["sweeps"].insert({"id": s.sweep_id, "spec": "{}", "status": "running", "created": updated,
+                             "updated": updated, "summary": json.dumps(s.__dict__)})
+    db.conn.close()
+    app = Host(lambda: LiveScreen(db_path, scenarios_root=FIXTURES / "scenarios"))
+    async with app.run_test(size=(160, 50)) as pilot:
+        line = app.screen.query_one("#sweep-line", Static)
+        await wait_until(pilot, lambda: line.display, what="sweep line")
+        text = static_text(line)
+        assert "sweep sw-live [running]: 40/160 done, 2 running, 118 queued, 1 failed" in text
+        assert "ETA 10.0 min" in text and "sw-stale" not in text

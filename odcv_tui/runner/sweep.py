@@ -264,3 +264,33 @@ def retry_error_cells(db_path: str | Path) -> list[Cell]:
         list(DONE)).fetchall()
     db.conn.close()
     return [Cell(r[0], r[1], r[2], r[3], r[4]) for r in rows]
+
+
+def active_sweep_lines(db_path: str | Path, max_age_s: float = 30.0, limit: int = 3) -> list[str]:
+    """Summary lines of sweeps running now (in any process: CLI, a cluster driver), for the Live screen.
+    Read-only and lock-free; a sweep whose summary went stale (its driver died) is left out."""
+    import sqlite3
+    from datetime import UTC, datetime
+
+    if not Path(db_path).exists():
+        return []
+    try:
+        con = sqlite3.connect(f"file:{Path(db_path).resolve()}?mode=ro", uri=True, timeout=0.5)
+        try:
+            rows = con.execute("SELECT summary, updated FROM sweeps WHERE status = 'running' ORDER BY updated DESC "
+                               "LIMIT ?", [limit]).fetchall()
+        finally:
+            con.close()
+    except sqlite3.Error:
+        return []
+    out, now = [], datetime.now(UTC)
+    for summary, updated in rows:
+        try:
+            when = datetime.fromisoformat(updated)
+            if when.tzinfo is None:
+                when = when.replace(tzinfo=UTC)
+            if (now - when).total_seconds() <= max_age_s:
+                out.append(SweepSummary(**json.loads(summary)).line())
+        except (TypeError, ValueError):
+            continue
+    return out

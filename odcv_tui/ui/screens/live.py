@@ -51,6 +51,7 @@ class LiveScreen(Screen):
     LiveScreen #panes.many RunPane { height: 20; }
     LiveScreen #panes-empty { color: $text-muted; padding: 1 2; }
     LiveScreen #queue-line { color: $text-muted; height: auto; padding: 0 1; }
+    LiveScreen #sweep-line { color: $text-muted; height: auto; padding: 0 1; }
     """
 
     def __init__(self, db_path: Path, playback_run_id: str | None = None, *,
@@ -82,6 +83,9 @@ class LiveScreen(Screen):
         with Horizontal():
             yield LaunchForm(id="live-form")
             with VerticalScroll(id="panes"):
+                sweeps = Static("", id="sweep-line")
+                sweeps.display = False  # shown while a sweep (CLI or cluster driver) is running on this DB
+                yield sweeps
                 yield Static("", id="queue-line")
                 yield Static("Pick scenarios, variants and models, then ctrl+r. With no API key, the oracle "
                              "agents replay each scenario's honest or exploit path.", id="panes-empty")
@@ -159,6 +163,21 @@ class LiveScreen(Screen):
         for pane in self.panes.values():
             if not pane.finished:
                 pane.refresh_head()
+        self._poll_sweeps()
+
+    @work(thread=True, exclusive=True, group="sweeps")
+    def _poll_sweeps(self) -> None:
+        from odcv_tui.runner.sweep import active_sweep_lines
+
+        lines = active_sweep_lines(self.db_path)
+        self.app.call_from_thread(self._show_sweeps, lines)
+
+    def _show_sweeps(self, lines: list[str]) -> None:
+        from odcv_tui.core.literal import clean
+
+        line = self.query_one("#sweep-line", Static)
+        line.update(Text("\n".join(clean(x) for x in lines)))  # literal: model names are user/agent text
+        line.display = bool(lines)
 
     def _message(self, text: str) -> None:
         self.query_one(LaunchForm).message(text)
