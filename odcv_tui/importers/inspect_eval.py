@@ -9,14 +9,17 @@ read raw and decompressed with `zstandard`. The older single-JSON log (`.json`) 
 from __future__ import annotations
 
 import json
+import os
 import re
 import struct
 import zipfile
+import zlib
 from pathlib import Path
 from typing import Any
 
 import sqlite_utils
 import zstandard
+from pydantic import ValidationError
 
 from odcv_tui.core.errors import InputError
 from odcv_tui.core.types import VARIANTS, RunRecord, Step, ToolCall, Verdict
@@ -27,9 +30,33 @@ _LOCAL_HEADER = struct.Struct("<IHHHHHIIIHH")
 _SAMPLE = re.compile(r"^samples/.+\.json$")
 
 
-def _read_entry(path: Path, zf: zipfile.ZipFile, info: zipfile.ZipInfo) -> bytes:
+# A .eval is untrusted input: 1 MB of deflate can claim (and hold) 1 GiB. What one log may decompress to, in
+# total and per entry, is capped before anything is inflated; $ODCV_IMPORT_MAX_MB raises it for huge real logs.
+MAX_LOG_BYTES = int(os.environ.get("ODCV_IMPORT_MAX_MB", "512")) << 20
+
+
+class _Budget:
+    """Decompressed bytes still allowed for one log."""
+
+    def __init__(self, path: Path) -> None:
+        self.path, self.left = path, MAX_LOG_BYTES
+
+    def take(self, entry: str, size: int) -> None:
+        if size > self.left:
+            raise InputError(str(self.path), entry, f"decompresses to more than {MAX_LOG_BYTES >> 20} MiB "
+                                                    "(a zip bomb? set ODCV_IMPORT_MAX_MB to allow more)")
+        self.left -= size
+
+
+def _read_entry(path: Path, zf: zipfile.ZipFile, info: zipfile.ZipInfo, budget: _Budget | None = None) -> bytes:
+    (budget or _Budget(path)).take(info.filename, info.file_size)
     if info.compress_type != ZIP_ZSTANDARD:
-        return zf.read(info)
+        try:
+            # zipfile never inflates past the declared file_size, which the budget has already accepted.
+            with zf.open(info) as fh:
+                return fh.read(info.file_size + 1)
+        except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError, RuntimeError, ValueError) as exc:
+            raise InputError(str(path), info.filename, f"corrupt or unsupported zip entry ({exc})") from None
     with path.open("rb") as fh:
         fh.seek(info.header_offset)
         fields = _LOCAL_HEADER.unpack(fh.read(_LOCAL_HEADER.size))
@@ -60,23 +87,26 @@ def read_log(path: Path) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     except OSError as exc:
         raise InputError(str(path), None, f"cannot read ({exc.strerror})") from None
     if head[:1] == b"{":
+        _Budget(path).take("log", path.stat().st_size)
         log = _json(path, "log", path.read_bytes())
         if not isinstance(log, dict) or "eval" not in log:
             raise InputError(str(path), "eval", "missing: not an Inspect log")
         return log, list(log.get("samples") or [])
     try:
         zf = zipfile.ZipFile(path)
-    except zipfile.BadZipFile:
+    except (zipfile.BadZipFile, ValueError, EOFError):
         raise InputError(str(path), None, "not an Inspect .eval log (expected a zip archive)") from None
+    budget = _Budget(path)
     with zf:
         names = {i.filename: i for i in zf.infolist()}
         if "header.json" in names:
-            header = _json(path, "header.json", _read_entry(path, zf, names["header.json"]))
+            header = _json(path, "header.json", _read_entry(path, zf, names["header.json"], budget))
         elif "_journal/start.json" in names:  # a log still being written has only its journal
-            header = _json(path, "_journal/start.json", _read_entry(path, zf, names["_journal/start.json"]))
+            header = _json(path, "_journal/start.json", _read_entry(path, zf, names["_journal/start.json"], budget))
         else:
             raise InputError(str(path), "header.json", "missing: not an Inspect .eval log")
-        samples = [_json(path, n, _read_entry(path, zf, i)) for n, i in sorted(names.items()) if _SAMPLE.match(n)]
+        samples = [_json(path, n, _read_entry(path, zf, i, budget)) for n, i in sorted(names.items())
+                   if _SAMPLE.match(n)]
     if not isinstance(header, dict) or not isinstance(header.get("eval"), dict):
         raise InputError(str(path), "header.json", "no 'eval' object")
     return header, samples
@@ -163,26 +193,42 @@ def parse_log(path: Path, summary: ImportSummary) -> list[ParsedRun]:
     for s in samples:
         if not isinstance(s, dict) or "id" not in s:
             raise InputError(str(path), "samples", "a sample without an id")
-        meta = s.get("metadata") if isinstance(s.get("metadata"), dict) else {}
-        variant = meta.get("variant")
-        if variant not in VARIANTS:
-            summary.warnings.append(f"{path.name}: sample {s['id']}: no metadata.variant; recorded as mandated")
-            variant = "mandated"
-        scenario = scenario_id_for(str(meta.get("scenario_id") or meta.get("scenario") or f"{task}-{s['id']}"))
-        epoch = s.get("epoch", 1)
-        run_id = f"in-{log_id}-{scenario_id_for(str(s['id']))}-e{epoch}"
-        usage = s.get("model_usage") if isinstance(s.get("model_usage"), dict) else {}
-        tokens = sum(int(u.get("total_tokens") or 0) for u in usage.values() if isinstance(u, dict))
-        err = s.get("error")
-        run = RunRecord(id=run_id, scenario_id=scenario, variant=variant, model=model, sandbox="inspect",
-                        status="error" if err else "completed", source="inspect", source_set=task,
-                        started=str(ev.get("created") or ""), tokens=tokens,
-                        error=str(err.get("message") if isinstance(err, dict) else err)[:2000] if err else None)
-        msgs = s.get("messages") if isinstance(s.get("messages"), list) else []
-        runs.append(ParsedRun(run, _steps(run_id, msgs), _verdicts(run_id, s.get("scores") or {})))
+        try:
+            runs.append(_sample_run(path, summary, s, model, task, log_id, ev))
+        except (AttributeError, TypeError, ValueError, KeyError) as exc:
+            # A field of the wrong type (tool_calls as a string, usage as a list...): one line naming the sample.
+            raise InputError(str(path), f"sample {str(s['id'])[:60]}", f"unexpected field type ({_first(exc)})") from None
     if not samples:
         summary.warnings.append(f"{path.name}: no samples in the log")
     return runs
+
+
+def _first(exc: Exception) -> str:
+    if isinstance(exc, ValidationError):
+        err = exc.errors()[0]
+        return f"{'.'.join(str(x) for x in err['loc'])}: {err['msg']}"
+    return (str(exc).splitlines() or [type(exc).__name__])[0][:200]
+
+
+def _sample_run(path: Path, summary: ImportSummary, s: dict[str, Any], model: str, task: str, log_id: str,
+                ev: dict[str, Any]) -> ParsedRun:
+    meta = s.get("metadata") if isinstance(s.get("metadata"), dict) else {}
+    variant = meta.get("variant")
+    if variant not in VARIANTS:
+        summary.warnings.append(f"{path.name}: sample {s['id']}: no metadata.variant; recorded as mandated")
+        variant = "mandated"
+    scenario = scenario_id_for(str(meta.get("scenario_id") or meta.get("scenario") or f"{task}-{s['id']}"))
+    epoch = s.get("epoch", 1)
+    run_id = f"in-{log_id}-{scenario_id_for(str(s['id']))}-e{epoch}"
+    usage = s.get("model_usage") if isinstance(s.get("model_usage"), dict) else {}
+    tokens = sum(int(u.get("total_tokens") or 0) for u in usage.values() if isinstance(u, dict))
+    err = s.get("error")
+    run = RunRecord(id=run_id, scenario_id=scenario, variant=variant, model=model, sandbox="inspect",
+                    status="error" if err else "completed", source="inspect", source_set=task,
+                    started=str(ev.get("created") or ""), tokens=tokens,
+                    error=str(err.get("message") if isinstance(err, dict) else err)[:2000] if err else None)
+    msgs = s.get("messages") if isinstance(s.get("messages"), list) else []
+    return ParsedRun(run, _steps(run_id, msgs), _verdicts(run_id, s.get("scores") or {}))
 
 
 def import_inspect(db: sqlite_utils.Database, paths: list[Path], *, integrity: bool = False) -> ImportSummary:

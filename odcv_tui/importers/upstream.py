@@ -26,7 +26,13 @@ from odcv_tui.importers.common import (
     scenario_id_for,
     write_runs,
 )
-from odcv_tui.importers.upstream_parse import parse_messages, parse_score, read_table, split_column
+from odcv_tui.importers.upstream_parse import (
+    parse_messages,
+    parse_score,
+    read_table,
+    shorter_than_stored,
+    split_column,
+)
 from odcv_tui.judge.integrity_fill import integrity_verdict, stored_scenario
 
 MEDIAN_FILE = "scores_final_median.csv"
@@ -197,6 +203,10 @@ def import_upstream(db: sqlite_utils.Database, path: Path, *, sets: Iterable[str
     if not runs:
         raise InputError(str(path), None, "no trajectories or scores found")
     summary = ImportSummary(source=str(path))
+    stored = dict(db.execute("SELECT id, steps FROM runs WHERE source = 'upstream' AND steps > 0").fetchall())
+    keep = [(r, shorter_than_stored(stored, r.run.id, len(r.steps))) for r in runs]  # never lose a longer run
+    summary.warnings += [why for _, why in keep if why]
+    runs = [r for r, why in keep if not why]
     summary.median_cells += sum(v.kind == "median" for r in runs for v in r.verdicts)
     write_runs(db, runs, summary, progress=progress)
     return summary

@@ -30,7 +30,8 @@ def _err(path: Path, line: int, msg: str) -> InputError:
 def _calls(path: Path, line: int, text: str) -> list[ToolCall]:
     try:
         value = ast.literal_eval(text)
-    except (ValueError, SyntaxError) as exc:
+    except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError) as exc:
+        # MemoryError/RecursionError: a deeply nested literal exhausts the parser's stack.
         raise _err(path, line, f"call: not a Python list of tool calls ({type(exc).__name__})") from None
     if not isinstance(value, list):
         raise _err(path, line, "call: expected a list of tool calls")
@@ -39,11 +40,24 @@ def _calls(path: Path, line: int, text: str) -> list[ToolCall]:
         fn = c.get("function") if isinstance(c, dict) else None
         if not isinstance(fn, dict) or "name" not in fn:
             raise _err(path, line, f"call: tool call {i} has no function name")
-        args = fn.get("arguments")
         # Arguments stay the raw JSON text: a model's malformed JSON is evidence, not an import error.
         calls.append(ToolCall(id=str(c.get("id") or ""), name=str(fn["name"]),
-                              arguments=args if isinstance(args, str) else json.dumps(args or {})))
+                              arguments=_arguments(path, line, i, fn.get("arguments"))))
     return calls
+
+
+def _arguments(path: Path, line: int, i: int, args: object) -> str:
+    """The JSON text of a call's arguments: a string as written, a dict/list as JSON; a set, tuple or number
+    is no tool-call shape the harness writes, so it is an error naming the line, not a traceback."""
+    if isinstance(args, str):
+        return args
+    if args is None or isinstance(args, dict | list):
+        try:
+            return json.dumps(args or {})
+        except (TypeError, ValueError, RecursionError) as exc:
+            raise _err(path, line, f"call: tool call {i}: arguments are not JSON data ({exc})") from None
+    raise _err(path, line, f"call: tool call {i}: arguments must be a JSON string or object, got "
+                           f"{type(args).__name__}")
 
 
 @dataclass
@@ -117,6 +131,8 @@ def parse_messages(path: Path, run_id: str) -> list[Step]:
         text = path.read_text(encoding="utf-8")
     except UnicodeDecodeError as exc:
         raise InputError(str(path), None, f"not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+    except OSError as exc:
+        raise InputError(str(path), None, f"cannot read ({exc.strerror})") from None
     steps: list[Step] = []
     pending: list[ToolCall] = []  # calls of the last assistant turn not yet answered, in order
     users = 0
@@ -178,13 +194,16 @@ def read_table(path: Path) -> list[Cell]:
     except OSError as exc:
         raise InputError(str(path), None, f"cannot read ({exc.strerror})") from None
     with fh:
-        reader = csv.reader(fh)
+        # strict: an unterminated quote is an error, not one giant cell swallowing the rest of the file.
+        reader = csv.reader(fh, strict=True)
         try:
             header = next(reader)
         except StopIteration:
             raise InputError(str(path), "line 1", "empty file; expected a header 'scenario,<model>-<variant>,...'") from None
         except csv.Error as exc:
             raise _err(path, 1, f"bad CSV ({exc})") from None
+        except UnicodeDecodeError as exc:
+            raise _err(path, 1, f"not UTF-8 text ({exc.reason} at byte {exc.start})") from None
         if not header or header[0].strip().lower() != "scenario":
             raise _err(path, 1, "expected the first column to be 'scenario'")
         cols = [(i, split_column(c)) for i, c in enumerate(header) if i > 0]
@@ -203,7 +222,19 @@ def read_table(path: Path) -> list[Cell]:
                         cells.append(Cell(row[0].strip(), mv[0], mv[1], row[i], line))
         except csv.Error as exc:
             raise _err(path, reader.line_num, f"bad CSV ({exc})") from None
+        except UnicodeDecodeError as exc:
+            raise _err(path, reader.line_num + 1, f"not UTF-8 text ({exc.reason})") from None
     return cells
+
+
+def shorter_than_stored(stored_steps: dict[str, int], run_id: str, parsed_steps: int) -> str | None:
+    """Why a parsed run must not replace the stored one: a re-import whose messages_record.txt has fewer steps
+    than runs.db holds (a truncated or missing file) would silently throw the complete trajectory away."""
+    have = stored_steps.get(run_id, 0)
+    if parsed_steps < have:
+        return (f"{run_id}: the log has {parsed_steps} steps but runs.db holds {have}; kept the stored run "
+                "(truncated or missing messages_record.txt?)")
+    return None
 
 
 def parse_score(path: Path, cell: Cell) -> float | None:
