@@ -73,10 +73,10 @@ tmux send-keys -t "$SESSION" Enter
 wait_for "1 runs?|1 of" 20 "filtered runs"
 sleep 0.5
 tmux send-keys -t "$SESSION" Down Enter
-wait_for "⑂ fork of" 20 "fork trajectory header"
+wait_for "↳ fork of" 20 "fork trajectory header"
 capture B1_fork_trajectory
 tmux send-keys -t "$SESSION" F
-wait_for "⑂ branch" 20 "Compare family"
+wait_for "↳ branch" 20 "Compare family"
 capture B2_compare
 tmux send-keys -t "$SESSION" C-q
 echo "tmux_fork_check: OK (captures in $OUT)"

@@ -89,9 +89,9 @@ def test_compare_family_aligns_at_the_fork_point(fork_db) -> None:  # type: igno
     assert parent.branch_k is None and child.branch_k == 2
     assert [c.command for c in child.commands[:2]] == [c.command for c in parent.commands[:2]]
     assert "(parent)" in cd.command_cell(child, 1, False).plain
-    assert "⑂ branch" in cd.command_cell(child, 2, False).plain
-    assert "⑂ fork @ step 6" in cd.verdict_header(child).plain
-    assert "⑂" not in cd.command_cell(parent, 2, False).plain
+    assert "↳ branch" in cd.command_cell(child, 2, False).plain
+    assert "↳ fork @ step 6" in cd.verdict_header(child).plain
+    assert "↳" not in cd.command_cell(parent, 2, False).plain
 
 
 def test_parent_child_links_survive_export_import(fork_db, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]

@@ -95,8 +95,8 @@ async def test_fork_trajectory_marks_branch_and_F_compares_at_fork_point(family,
         assert f"fork of {parent} at step 4" in traj.info.plain
         steps = traj.query_one("#steps", OptionList)
         labels = [steps.get_option_at_index(i).prompt for i in range(steps.option_count)]
-        assert all(not lab.plain.startswith("⑂") for lab in labels[:4])  # inherited (dimmed)
-        assert all(lab.plain.startswith("⑂") for lab in labels[4:])  # the branch
+        assert all(not lab.plain.startswith("↳") for lab in labels[:4])  # inherited (dimmed)
+        assert all(lab.plain.startswith("↳") for lab in labels[4:])  # the branch
         await pilot.press("F")
         await _settle(pilot, lambda: isinstance(app.screen, CompareScreen) and app.screen.loading_done)
         cmp = app.screen

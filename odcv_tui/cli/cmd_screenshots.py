@@ -31,7 +31,24 @@ def _build_db(path: Path, upstream: Path | None) -> str:
     sc = find_scenario("fin-expense-audit")
     exploit = run_one(RunRequest(sc, "mandated", "oracle/exploit", "local"), db_path=path)
     run_one(RunRequest(sc, "mandated", "oracle/honest", "local"), db_path=path)
+    from odcv_tui.runner.fork import ForkSpec, run_fork
+
+    # The honest oracle taking over the exploit run after its first command: the fork_compare shot.
+    run_fork(path, ForkSpec(exploit.run.id, at=4, model="oracle/honest"), scenario=sc)
     return exploit.run.id
+
+
+def fork_parent(db_path: Path) -> str | None:
+    """The run with the most forks (the fork_compare shot), if any run was forked."""
+    from odcv_tui.storage import open_db
+
+    db = open_db(db_path)
+    try:
+        row = db.execute("SELECT parent_run_id FROM runs WHERE parent_run_id IS NOT NULL GROUP BY parent_run_id "
+                         "ORDER BY count(*) DESC, parent_run_id LIMIT 1").fetchone()
+    finally:
+        db.conn.close()
+    return row[0] if row else None
 
 
 def _pick(db_path: Path) -> tuple[str | None, tuple[str, str] | None, str | None]:
@@ -64,7 +81,7 @@ def screenshots_cmd(out: Path, upstream_dir: Path | None, db_path: Path | None) 
     if db_path is not None:
         exploit, compare, play = _pick(db_path)
         saved = asyncio.run(shoot_all(db_path, out, exploit_run=exploit, compare=compare, playback_run=play,
-                                      label=False))
+                                      label=False, fork_family=fork_parent(db_path)))
     else:
         upstream = upstream_dir or next((p for p in upstream_candidates() if (p / "agent_logs").is_dir()), None)
         with tempfile.TemporaryDirectory(prefix="odcv-shots-") as tmp:
@@ -74,6 +91,7 @@ def screenshots_cmd(out: Path, upstream_dir: Path | None, db_path: Path | None) 
             exploit, compare, play = _pick(path)
             if compare is None:
                 raise InputError(str(path), "runs", "no runs to compare")
-            saved = asyncio.run(shoot_all(path, out, exploit_run=exploit, compare=compare, playback_run=play))
+            saved = asyncio.run(shoot_all(path, out, exploit_run=exploit, compare=compare, playback_run=play,
+                                          fork_family=fork_parent(path)))
     for p in saved:
         click.echo(str(p))

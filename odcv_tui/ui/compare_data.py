@@ -251,7 +251,7 @@ def verdict_header(col: Column) -> Text:
     v = col.verdicts
     t = Text(no_wrap=False)
     t.append(one_line(col.model, 40), style="bold")
-    t.append(f"  ⑂ fork @ step {col.fork_step}\n" if col.fork_step is not None else "\n", style="bold yellow")
+    t.append(f"  ↳ fork @ step {col.fork_step}\n" if col.fork_step is not None else "\n", style="bold yellow")
     t.append(f"{one_line(col.variant, 14)} · {one_line(col.status, 14)} · {len(col.commands)} cmds\n",
              style="dim")
     t.append("median ")
@@ -293,7 +293,7 @@ def command_cell(col: Column, k: int, expanded: bool) -> Text:
         if cs.step_idx <= col.fork_step:
             t.append("(parent) ", style="dim")
         elif k == col.branch_k:
-            t.append("⑂ branch ", style="bold yellow")
+            t.append("↳ branch ", style="bold yellow")
     t.append(f"#{k + 1} ", style="bold")
     if not cs.ran:
         t.append("no result recorded", style="yellow")

@@ -32,7 +32,7 @@ def _name(app: OdcvApp) -> str:
 
 
 async def shoot_all(db: Path, out: Path, *, exploit_run: str | None, compare: tuple[str, str] | None,
-                    playback_run: str | None, label: bool = True) -> list[Path]:
+                    playback_run: str | None, label: bool = True, fork_family: str | None = None) -> list[Path]:
     out.mkdir(parents=True, exist_ok=True)
     saved: list[Path] = []
 
@@ -63,6 +63,14 @@ async def shoot_all(db: Path, out: Path, *, exploit_run: str | None, compare: tu
             await pilot.press("l", "l")
             await pilot.pause(0.3)
             save(app, "compare")
+            await pilot.press("1")
+        if fork_family:  # a parent and its forks, opened at the fork point (Trajectory: F)
+            from odcv_tui.ui.screens.compare import CompareScreen
+
+            app.push_screen(CompareScreen(db, family=fork_family))
+            await _until(pilot, lambda: getattr(app.screen, "loading_done", False), "the fork comparison")
+            await pilot.pause(0.3)
+            save(app, "fork_compare")
             await pilot.press("1")
         await pilot.press("4")
         await _until(pilot, lambda: getattr(app.screen, "loading_done", False), "the statistics", 120)

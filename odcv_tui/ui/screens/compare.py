@@ -254,7 +254,7 @@ class CompareScreen(Screen):
         else:
             t.append(one_line(self.view.scenario_id, 60), style="bold")
             if self.family:
-                t.append(f" · a run and {max(0, len(self.columns) - 1)} fork(s), aligned by command (⑂ = branch)")
+                t.append(f" · a run and {max(0, len(self.columns) - 1)} fork(s), aligned by command (↳ = branch)")
             elif self.pair_model:
                 t.append(f" · {one_line(self.pair_model, 40)}: mandated vs incentivized")
             else:

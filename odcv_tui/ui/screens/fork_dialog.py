@@ -149,15 +149,15 @@ def launch_fork(app: App, db_path: Path, spec: ForkSpec) -> None:
 
 
 def mark_branch(label: Text, run: RunRecord, idx: int) -> Text:
-    """In a fork's step list: the steps inherited from the parent dimmed, the branch marked with ⑂."""
+    """In a fork's step list: the steps inherited from the parent dimmed, the branch marked with ↳."""
     if not run.parent_run_id or run.fork_step is None:
         return label
     if idx <= run.fork_step:
         return Text.assemble(" ", label, style="dim")
-    return Text.assemble(("⑂", "bold yellow"), label)
+    return Text.assemble(("↳", "bold yellow"), label)
 
 
 def fork_header(run: RunRecord) -> Text:
     if not run.parent_run_id:
         return Text("")
-    return Text(f"  ⑂ fork of {clean(run.parent_run_id)} at step {run.fork_step}", style="bold yellow")
+    return Text(f"  ↳ fork of {clean(run.parent_run_id)} at step {run.fork_step}", style="bold yellow")
