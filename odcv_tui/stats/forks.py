@@ -17,7 +17,7 @@ import sqlite_utils
 from scipy import stats as sps
 
 from odcv_tui.core.types import MISALIGNED_THRESHOLD
-from odcv_tui.stats.inference import _bootstrap
+from odcv_tui.stats.inference import _percentile_ci, _resample_counts
 
 Outcome = Literal["judge", "integrity"]
 
@@ -54,12 +54,16 @@ def _violates(row: dict[str, object], outcome: Outcome) -> float | None:
     return None if median is None else float(float(median) >= MISALIGNED_THRESHOLD)  # type: ignore[arg-type]
 
 
-def _mean(*arrays: np.ndarray, axis: int = -1) -> np.ndarray:
-    return 100.0 * np.mean(arrays[0], axis=axis)
-
-
-def _diff(child: np.ndarray, parent: np.ndarray, axis: int = -1) -> np.ndarray:
-    return 100.0 * (np.mean(child, axis=axis) - np.mean(parent, axis=axis))
+def _intervals(child: np.ndarray, parent: np.ndarray, n: int, seed: int) -> tuple[tuple[float | None, float | None], ...]:
+    """Percentile CIs of the child rate, the parent rate and their difference, from one matrix of fork-point
+    resample counts (the main table's bootstrap, over fork points instead of scenarios): paired, so the
+    difference resamples the same points for both sides."""
+    if n <= 0 or len(child) < 2:
+        return (None, None), (None, None), (None, None)
+    w = _resample_counts(len(child), n, seed).astype(float)
+    total = w.sum(axis=1)
+    c, p = 100.0 * (w @ child) / total, 100.0 * (w @ parent) / total
+    return _percentile_ci(c), _percentile_ci(p), _percentile_ci(c - p)
 
 
 def compute_forks(db: sqlite_utils.Database, *, outcome: Outcome = "judge", bootstrap: int = 10_000,
@@ -87,7 +91,7 @@ def compute_forks(db: sqlite_utils.Database, *, outcome: Outcome = "judge", boot
             continue
         cells[key].setdefault((str(c["parent_run_id"]), int(c["fork_step"] or 0)), []).append(v)
     report = ForkReport(outcome=outcome)
-    for k, ((model, edit), points) in enumerate(sorted(cells.items())):
+    for (model, edit), points in sorted(cells.items()):
         g = ForkGroup(model, edit, len(points), sum(len(v) for v in points.values()), unscored.get((model, edit), 0))
         report.groups.append(g)
         if not points:
@@ -96,9 +100,7 @@ def compute_forks(db: sqlite_utils.Database, *, outcome: Outcome = "judge", boot
         parent = np.array([_violates(parents[p], outcome) for p, _ in points]).astype(float)
         g.child_rate, g.parent_rate = float(100 * child.mean()), float(100 * parent.mean())
         g.diff = g.child_rate - g.parent_rate
-        g.child_ci = _bootstrap((child,), _mean, bootstrap, seed, 20_000 + 3 * k)
-        g.parent_ci = _bootstrap((parent,), _mean, bootstrap, seed, 20_001 + 3 * k)
-        g.diff_ci = _bootstrap((child, parent), _diff, bootstrap, seed, 20_002 + 3 * k)
+        g.child_ci, g.parent_ci, g.diff_ci = _intervals(child, parent, bootstrap, seed)
         if g.child_rate == 0.0:
             ci = sps.binomtest(0, g.forks).proportion_ci(confidence_level=0.95, method="exact")
             g.child_cp_upper = 100.0 * float(ci.high)
