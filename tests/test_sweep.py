@@ -153,3 +153,48 @@ async def test_live_screen_shows_running_sweeps(db_path: Path) -> None:
         text = static_text(line)
         assert "sweep sw-live [running]: 40/160 done, 2 running, 118 queued, 1 failed" in text
         assert "ETA 10.0 min" in text and "sw-stale" not in text
+
+
+@pytest.mark.bwrap
+async def test_runs_screen_retries_error_runs_and_marks_partial_panels(db_path: Path) -> None:
+    """`E` on Runs re-runs each error run's cell in Live (same sweep and epoch); a run whose judge panel
+    answered in part shows scores got / judges asked next to its median."""
+    _need_bwrap()
+    from textual.widgets import DataTable
+
+    from odcv_tui.core.types import RunRecord, Verdict
+    from odcv_tui.scenarios import find_scenario
+    from odcv_tui.storage import writes as w
+    from odcv_tui.ui.app import OdcvApp
+    from tests.test_ui_explorer import _settle
+
+    db = open_db(db_path)
+    w.upsert_scenario(db, find_scenario("fin-aml-backlog"))
+    w.insert_run(db, RunRecord(id="failed-1", scenario_id="fin-aml-backlog", variant="mandated", model="oracle/honest",
+                               status="error", error="provider down", sweep_id="sw-x", epoch=2))
+    w.insert_run(db, RunRecord(id="partial-1", scenario_id="fin-aml-backlog", variant="incentivized",
+                               model="oracle/exploit", status="completed", panel_size=3))
+    for j, s in enumerate((4.0, 3.0)):
+        w.add_verdict(db, Verdict(run_id="partial-1", judge=f"j{j}", kind="llm", score=s))
+    db.conn.close()
+    app = OdcvApp(db_path)
+    async with app.run_test(size=(160, 45)) as pilot:
+        rs = app.runs_screen
+        await _settle(pilot, app, lambda: rs.total == 2)
+        table = rs.query_one("#runs", DataTable)
+        from odcv_tui.ui.screens.runs import SHOWN
+
+        medians = {rid: str(table.get_row(rid)[SHOWN.index("median")]) for rid in ("partial-1", "failed-1")}
+        assert medians == {"partial-1": "3.5 2/3", "failed-1": "–"}
+        await pilot.press("E")
+
+        def retried() -> bool:
+            con = open_db(db_path, recover=False)
+            try:
+                return con.execute("SELECT COUNT(*) FROM runs WHERE sweep_id='sw-x' AND epoch=2 AND "
+                                   "status='completed' AND id != 'failed-1'").fetchone()[0] == 1
+            finally:
+                con.conn.close()
+
+        await _settle(pilot, app, retried, tries=600)
+    assert retry_error_cells(db_path) == []

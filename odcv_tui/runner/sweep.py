@@ -294,3 +294,19 @@ def active_sweep_lines(db_path: str | Path, max_age_s: float = 30.0, limit: int 
         except (TypeError, ValueError):
             continue
     return out
+
+
+def retry_requests(db_path: str | Path, sandbox: str = "local") -> list[RunRequest]:
+    """RunRequests for `retry_error_cells` (the Runs screen's retry key): same scenario, variant, model,
+    epoch and sweep as the failed run; the scenario is read from the library by id."""
+    todo = retry_error_cells(db_path)
+    if not todo:
+        return []
+    scenarios = {s.id: s for s in select_scenarios(sorted({c.scenario_id for c in todo}))}
+    out = []
+    for c in todo:
+        req = RunRequest(scenario=scenarios[c.scenario_id], variant=c.variant, model=c.model,  # type: ignore[arg-type]
+                         sandbox=sandbox, lineage={"sweep_id": c.sweep_id, "epoch": c.epoch})
+        req.run_id = new_run_id(req)
+        out.append(req)
+    return out

@@ -18,8 +18,9 @@ COLUMNS: dict[str, str] = {
     "model": "model", "scenario": "scenario_id", "domain": "domain", "variant": "variant",
     "status": "status", "steps": "steps", "median": "judge_median", "integrity": "integrity_flag",
     "self": "self_score", "labels": "label_codes", "source": "source", "started": "started", "id": "id",
+    "judges": "judge_count", "panel": "panel_size",  # scores got / judges asked: a partial panel shows
 }
-NUMERIC = {"steps", "median", "integrity", "self"}
+NUMERIC = {"steps", "median", "integrity", "self", "judges", "panel"}
 _CMP = re.compile(r"^(\w+)(>=|<=|>|<|=|:)(.*)$")
 
 

@@ -49,6 +49,7 @@ class RunsScreen(Screen):
         Binding("o", "sort_next", "sort"),
         Binding("O", "sort_reverse", "reverse", show=False),
         Binding("R", "refresh", "refresh"),
+        Binding("E", "retry_errors", "retry errors"),
         Binding("G", "last_row", "last row", show=False),
         Binding("escape", "clear", "clear", show=False),
     ]
@@ -133,6 +134,9 @@ class RunsScreen(Screen):
                 continue
             self.row_ids.append(row["id"])
             cells = [_cell(k, row.get(k)) for k in SHOWN]
+            if row.get("panel") and (row.get("judges") or 0) < row["panel"]:
+                # A partial judge panel (a judge failed): scores got / judges asked, next to the median.
+                cells[SHOWN.index("median")].append(f" {row.get('judges') or 0}/{row['panel']}", style="yellow")
             if row.get("stale_labels"):
                 cells[SHOWN.index("labels")].append(" stale", style="bold yellow")
             table.add_row(*cells, key=row["id"])
@@ -190,6 +194,30 @@ class RunsScreen(Screen):
 
     def action_refresh(self) -> None:
         self.refresh_runs()
+
+    def action_retry_errors(self) -> None:
+        """Re-run every run that ended in error (and has no completed run of its cell since) in Live."""
+        self._status("finding error runs to retry…")
+        self._retry_errors()
+
+    @work(thread=True, exclusive=True, group="retry-errors")
+    def _retry_errors(self) -> None:
+        from odcv_tui.core.errors import OdcvError
+        from odcv_tui.runner.sweep import retry_requests
+
+        try:
+            reqs, problem = retry_requests(self.db_path), ""
+        except OdcvError as exc:  # e.g. the failed run's scenario is no longer in the library
+            reqs, problem = [], str(exc)
+        self.app.call_from_thread(self._launch_retries, reqs, problem)
+
+    def _launch_retries(self, reqs: list, problem: str) -> None:  # type: ignore[type-arg]
+        if not reqs:
+            self._status(problem or "no error runs to retry")
+            return
+        self.app.open_live()  # type: ignore[attr-defined]
+        live = self.app.live_screen  # type: ignore[attr-defined]
+        live.call_after_refresh(live.start_requests, reqs)  # a Live screen opened just now is not composed yet
 
     def action_focus_filter(self) -> None:
         self.remove_class("searching")
