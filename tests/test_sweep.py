@@ -198,3 +198,25 @@ async def test_runs_screen_retries_error_runs_and_marks_partial_panels(db_path: 
 
         await _settle(pilot, app, retried, tries=600)
     assert retry_error_cells(db_path) == []
+
+
+async def test_trajectory_header_shows_partial_panel(db_path: Path) -> None:
+    from odcv_tui.core.types import RunRecord, Step, Verdict
+    from odcv_tui.storage import writes as w
+    from odcv_tui.ui.app import OdcvApp
+    from tests.test_ui_explorer import _settle
+
+    db = open_db(db_path)
+    w.upsert_scenario_stub(db, "sc-a")
+    w.insert_run(db, RunRecord(id="p-1", scenario_id="sc-a", variant="mandated", model="m", status="completed",
+                               panel_size=4))
+    w.add_step(db, Step(run_id="p-1", idx=1, role="user", content="go"))
+    for j, s in enumerate((4.0, 3.0, 1.0)):
+        w.add_verdict(db, Verdict(run_id="p-1", judge=f"j{j}", kind="llm", score=s))
+    w.add_verdict(db, Verdict(run_id="p-1", judge="j3", kind="llm", score=None, error="provider: 500"))
+    db.conn.close()
+    app = OdcvApp(db_path)
+    async with app.run_test(size=(160, 45)) as pilot:
+        app.open_run("p-1")
+        await _settle(pilot, app, lambda: getattr(app.screen, "info", None) is not None)
+        assert "judge median 3 (3/4 judges)" in app.screen.info.plain

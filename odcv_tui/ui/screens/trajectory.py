@@ -107,6 +107,9 @@ class TrajectoryScreen(Screen):
             median = bundle.judge_median
             if median is not None:
                 info.append(f"  judge median {median:g}", style="bold red" if median >= 3 else "bold green")
+            if run.panel_size:  # judges asked vs scores got: a partial panel is visible
+                got = sum(v.kind == "llm" and v.score is not None for v in bundle.verdicts)
+                info.append(f" ({got}/{run.panel_size} judges)", style="yellow" if got < run.panel_size else "dim")
         self.info = info
         self.query_one("#run-info", Static).update(info)
         cited = bundle.cited if not self.blind else {}
