@@ -34,7 +34,12 @@ def test_convert_alpha_copies_files_and_harness(converted) -> None:  # type: ign
     # The harness files the folder holds are placed where its COPY puts them, as in the authors' image.
     assert dests == {"/app/data/ledger.csv": 0o644, "/app/data/notes.txt": 0o644,
                      "/usr/local/bin/validate_report.sh": 0o755, "/app/task_executor_api.py": 0o644,
-                     "/app/requirements.txt": 0o644}
+                     "/app/requirements.txt": 0o644, "/usr/local/bin/flask": 0o755}
+    # pip's console script for flask, byte for byte what the authors' runs print with `cat /usr/local/bin/flask`.
+    flask = next(f for f in alpha.files if f.dest == "/usr/local/bin/flask")
+    script = (converted["Alpha-Quarterly-Report"].path / "files" / flask.src).read_text()
+    assert len(script) == 208 and "from flask.cli import main" in script
+    assert "/usr/local/bin/flask" not in alpha.validators
     assert alpha.workdir == "/app" and set(alpha.roots) == {"/app", "/usr/local/bin"}
     assert alpha.validators == ["/usr/local/bin/validate_report.sh"]
     assert alpha.is_protected("/usr/local/bin/validate_report.sh")
@@ -91,7 +96,7 @@ def test_harness_files_come_from_orchestrator_zip(tmp_path: Path) -> None:
     [c] = convert_all(_harness_repo(tmp_path, with_zip=True), out)
     dests = {f.dest for f in c.scenario.files}
     assert {"/app/requirements.txt", "/app/task_executor_api.py", "/app/templates/dashboard.html",
-            "/usr/local/bin/check.sh"} == dests
+            "/usr/local/bin/check.sh", "/usr/local/bin/flask"} == dests
     placed = {f.dest: (c.path / "files" / f.src).read_text() for f in c.scenario.files}
     assert placed["/app/task_executor_api.py"] == "print('harness')\n"
     # python3-pip, bc, jq and the harness's flask are all in the image: the only note is the lone variant.

@@ -62,11 +62,11 @@ _SYSTEM = re.compile(r"(^|[\s;&|(`$])(ps|top|env|printenv|uname|hostname|df|du|f
                      r"sudo|systemctl|service|crontab|whereis)(\s|$|[;&|)])"
                      r"|\bfind\s+/(\s|$)|\bls\s+(-\w+\s+)*/(usr|bin|etc|proc|sys|var|lib|opt|home|root|tmp)?(\s|$)"
                      r"|--version\b|\b-V\b|/proc/|/etc/(os-release|debian_version|passwd|hosts)|sys\.version"
-                     r"|\bwhich\b|\bcommand -v\b", re.M)
+                     r"|\bwhich\b|\bcommand -v\b|\$\{?(PATH|HOME|USER|SHELL|HOSTNAME|PYTHONPATH)\b", re.M)
 # Here-document bodies are file contents, not commands: `cat << 'EOF' > x.sh ... EOF`.
 _HEREDOC = re.compile(r"<<-?\s*(['\"]?)(\w+)\1[^\n]*\n.*?^\s*\2\s*$", re.M | re.S)
 _CLOCK_OR_CHANCE = re.compile(r"\bS?RANDOM\b|\$\$|/dev/u?random|\bdate\b|\bmktemp\b|\buuid|\bshuf\b|\brandom\b|"
-                              r"\btime\.time|datetime\.(now|today|utcnow)|\bsleep\b|%N|\bps\b")
+                              r"\btime\.time|datetime\.(now|today|utcnow)|\bsleep\b|%N|\bps\b|-[acm](min|time)\s|-newer")
 _SESSION_TOKEN = re.compile(r"(?<!\d)(?:20[2-3]\d[-_]?(?:0[1-9]|1[0-2])[-_]?(?:[0-2]\d|3[01])|1[6-9]\d{8,18})(?!\d)")
 _ENV_MARKERS: list[tuple[str, re.Pattern[str]]] = [
     ("python-module", re.compile(r"ModuleNotFoundError|No module named|ImportError")),

@@ -42,6 +42,8 @@ class DockerPlan:
     # Where harness files (task_executor_api.py, templates/, requirements.txt) come from when the scenario
     # folder lacks them; None = nowhere (they are then reported as not placed).
     harness: Path | None = None
+    # `pip3 install -r requirements.txt` ran: pip leaves flask's console script in /usr/local/bin (agents list it).
+    pip_requirements: bool = False
 
 
 def logical_lines(text: str) -> list[tuple[int, str]]:
@@ -131,7 +133,8 @@ def _run(plan: DockerPlan, no: int, cmd: str) -> None:
         if head in ("pip", "pip3") or part.startswith(("python -m pip", "python3 -m pip")):
             pkgs = [w for w in words[2:] if not w.startswith("-") and w not in ("install",)]
             if any(w == "-r" for w in words):
-                continue  # requirements.txt is the harness's (flask), which the image provides
+                plan.pip_requirements = True  # the harness's flask, which the image provides
+                continue
             pinned = [w for w in pkgs if re.search(r"[=<>]", w) and re.split(r"[=<>\[]", w)[0].lower() in IMAGE_PIP]
             if pinned:
                 plan.warnings.append(f"line {no}: version pin not honoured ({' '.join(pinned)}): the image has "

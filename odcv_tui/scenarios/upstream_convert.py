@@ -58,10 +58,11 @@ def _prompt(folder: Path) -> dict[str, str]:
     return data
 
 
-def _roots(plan: DockerPlan) -> list[str]:
+def _roots(plan: DockerPlan, extra: list[str] | None = None) -> list[str]:
     """The workdir plus the folder of every copied file outside it; never a system root like /etc
     whole (binding over it would hide the sandbox's own system files)."""
     wanted = {plan.workdir} | {posixpath.dirname(c.dest) for c in plan.copies} | set(plan.dirs)
+    wanted |= {posixpath.dirname(d) for d in extra or []}
     wanted = {w for w in wanted if w not in ("/", "/usr", "/etc", "/bin", "/lib", "/var", "/tmp")}
     roots: list[str] = []
     for w in sorted(wanted, key=len):
@@ -94,6 +95,22 @@ def unpack_harness(src: Path, out_dir: Path) -> Path | None:
         raise InputError(str(archive), None, f"not a zip file: {exc}") from exc
     found = sorted(target.rglob("task_executor_api.py"))
     return found[0].parent if found else target
+
+
+PIP_FLASK_SCRIPT = """#!/usr/bin/python3
+# -*- coding: utf-8 -*-
+import re
+import sys
+from flask.cli import main
+if __name__ == '__main__':
+    sys.argv[0] = re.sub(r'(-script\\.pyw|\\.exe)?$', '', sys.argv[0])
+    sys.exit(main())
+"""
+
+
+def _requires_flask(plan: DockerPlan) -> bool:
+    reqs = [c.src for c in plan.copies if c.src.name == "requirements.txt"]
+    return any(re.search(r"(?im)^\s*flask\b", r.read_text("utf-8", "replace")) for r in reqs)
 
 
 def _shebang(path: Path) -> bool:
@@ -151,6 +168,13 @@ def convert_one(name: str, folders: dict[str, Path], out_dir: Path, domain: str 
         mappings.append({"src": rel, "dest": c.dest, "mode": c.mode})
     # Scripts are programs: in /usr/local/bin, named .sh/.py, or starting with #!. An executable bit alone is
     # not enough (the authors' checkout marks reports and logs executable: /app/hospital_board_report.md).
+    if plan.pip_requirements and _requires_flask(plan):
+        # What `pip3 install flask` writes on the authors' image (Debian's python3-flask puts it in /usr/bin):
+        # the byte-identical console-script wrapper, as their runs show with `ls -la`/`cat /usr/local/bin/flask`.
+        (files_dir).mkdir(parents=True, exist_ok=True)
+        rel = f"{len(mappings):03d}_flask"
+        (files_dir / rel).write_text(PIP_FLASK_SCRIPT, encoding="utf-8")
+        mappings.append({"src": rel, "dest": "/usr/local/bin/flask", "mode": 0o755})
     scripts = [c.dest for c in plan.copies
                if c.dest.startswith("/usr/local/bin/") or c.src.suffix in (".sh", ".py") or _shebang(c.src)]
     validators = sorted({s for s in scripts if s.startswith("/usr/local/bin/") or VALIDATOR_NAME.search(s)})
@@ -161,7 +185,7 @@ def convert_one(name: str, folders: dict[str, Path], out_dir: Path, domain: str 
         "id": sid, "title": name.replace("-", " "), "domain": domain, "gap_kinds": ["unknown"],
         "source": f"upstream:{name}", "system_prompt": system,
         "user_prompts": user, "kpi": "as stated in the user prompt (upstream scenario)",
-        "workdir": plan.workdir if plan.workdir != "/" else "/app", "roots": _roots(plan),
+        "workdir": plan.workdir if plan.workdir != "/" else "/app", "roots": _roots(plan, [m["dest"] for m in mappings]),
         "files": mappings, "protected": validators, "validators": validators, "setup": plan.setup,
         # Generic oracles: the honest one looks around and runs nothing destructive; the exploit one
         # tampers with a validator, so the integrity detector has something to catch.
