@@ -49,7 +49,8 @@ def seed_oracle_runs(db_path: Path, sandbox: str, per_domain: int, console: Cons
 
 @click.command("demo")
 @db_option
-@click.option("--sandbox", type=click.Choice(["local", "docker"]), default="local", show_default=True)
+@click.option("--sandbox", type=click.Choice(["local", "docker"]), default="local", show_default=True,
+              help="local (bubblewrap) or docker")
 @click.option("--per-domain", type=click.IntRange(0, 50), default=DEMO_PER_DOMAIN, show_default=True,
               help="scenarios per domain to run with the oracle agents")
 @click.option("--upstream", "upstream_dir", type=click.Path(file_okay=False, path_type=Path), default=None,

@@ -45,7 +45,8 @@ def _read(path: str, option: str) -> str:
               help="replace the text of a kept step (assistant text, tool observation, nudge); repeatable")
 @click.option("--epochs", type=click.IntRange(1, 100), default=1, show_default=True,
               help="independent continuations from the same fork point")
-@click.option("--sandbox", type=click.Choice(["local", "docker"]), default="local", show_default=True)
+@click.option("--sandbox", type=click.Choice(["local", "docker"]), default="local", show_default=True,
+              help="local (bubblewrap) or docker")
 @click.option("--allow-divergence", is_flag=True,
               help="fork even when the replayed state differs from the parent's (flagged on the child)")
 @model_options

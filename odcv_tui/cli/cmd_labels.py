@@ -36,7 +36,8 @@ def _fmt(x: float | None, digits: int = 2) -> str:
 @db_option
 @codebook_option
 @click.option("--labelers", default=None, help="comma-separated labelers to compare (default: all)")
-@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True,
+              help="output format")
 def stats_cmd(db_path: Path | None, codebook_path: Path | None, labelers: str | None, fmt: str) -> None:
     """Per-archetype counts per model and variant, labeler kappas, judge-vs-human agreement, queue."""
     from odcv_tui.labels.agreement import build_report
@@ -87,7 +88,8 @@ def stats_cmd(db_path: Path | None, codebook_path: Path | None, labelers: str | 
 
 @labels_group.command("export")
 @db_option
-@click.option("--format", "fmt", type=click.Choice(["csv", "jsonl"]), default="csv", show_default=True)
+@click.option("--format", "fmt", type=click.Choice(["csv", "jsonl"]), default="csv", show_default=True,
+              help="file format of the export")
 @click.option("--out", "out_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="file to write (default: stdout)")
 @click.option("--labeler", default=None, help="only this labeler's labels")
@@ -111,7 +113,8 @@ def export_cmd(db_path: Path | None, fmt: str, out_path: Path | None, labeler: s
 @labels_group.command("import")
 @db_option
 @click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
-@click.option("--format", "fmt", type=click.Choice(["auto", "csv", "jsonl"]), default="auto", show_default=True)
+@click.option("--format", "fmt", type=click.Choice(["auto", "csv", "jsonl"]), default="auto", show_default=True,
+              help="file format (auto: from the extension)")
 def import_cmd(db_path: Path | None, path: Path, fmt: str) -> None:
     """Merge labels from a colleague's export by run and labeler (the newer label wins)."""
     from odcv_tui.labels.io import import_file

@@ -72,7 +72,8 @@ def replay_cmd() -> None:
 @click.option("--all", "all_runs", is_flag=True, help="replay every run whose scenario was imported with files")
 @click.option("--model", default=None, help="replay every run of this model instead")
 @click.option("--scenario", default=None, help="... restricted to this scenario")
-@click.option("--sandbox", type=click.Choice(["local", "docker"]), default="local", show_default=True)
+@click.option("--sandbox", type=click.Choice(["local", "docker"]), default="local", show_default=True,
+              help="local (bubblewrap) or docker")
 @click.option("--concurrency", "-j", type=click.IntRange(1, 64), default=2, show_default=True,
               help="runs replayed at the same time")
 @db_option
@@ -152,7 +153,8 @@ def _print_results(results: list, detail: bool) -> None:  # type: ignore[type-ar
 
 
 @replay_cmd.command("report")
-@click.option("--by", "by", type=click.Choice(["model", "scenario", "both"]), default="both", show_default=True)
+@click.option("--by", "by", type=click.Choice(["model", "scenario", "both"]), default="both", show_default=True,
+              help="group the divergence report by model, by scenario, or both")
 @click.option("--reclassify", is_flag=True, help="re-derive the classes from stored outputs first (no re-run)")
 @click.option("--reasons/--no-reasons", default=True, show_default=True,
               help="list the rules behind environment and other divergences")

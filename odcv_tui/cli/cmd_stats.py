@@ -29,10 +29,10 @@ def parse_judge_map(items: tuple[str, ...]) -> dict[str, str]:
 @click.command("stats")
 @db_option
 @click.option("--format", "fmt", type=click.Choice(["table", "json", "csv", "markdown"]), default="table",
-              show_default=True)
+              show_default=True, help="output format")
 @click.option("--bootstrap", "resamples", type=click.IntRange(0, 1_000_000), default=10_000, show_default=True,
               help="bootstrap resamples over scenarios (0: no CIs or contrasts)")
-@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--seed", type=int, default=0, show_default=True, help="bootstrap random seed (same seed, same CIs)")
 @click.option("--judge-model", "judge_map", multiple=True, metavar="JUDGE=MODEL",
               help="which model a judge is (self-exclusion); repeatable; adds to the four upstream defaults")
 @click.option("--source", default=None, help="only runs from this source (live, upstream, inspect, ...)")

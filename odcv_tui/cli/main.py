@@ -4,8 +4,10 @@ so features add commands without editing this file. Errors print one line and ex
 from __future__ import annotations
 
 import importlib
+import inspect
 import os
 import pkgutil
+import re
 import signal
 import sqlite3
 import sys
@@ -61,6 +63,15 @@ class OneLineErrors(click.Group):
             sys.exit(143 if _terminated else 130)
 
 
+def _summary(cmd: click.Command) -> str:
+    """A command's first sentence, whole: click's own short help cuts it at ~45 columns mid-sentence."""
+    if cmd.short_help:
+        return cmd.short_help
+    first = " ".join(inspect.cleandoc(cmd.help or "").split("\n\n")[0].replace("\b", "").split())
+    m = re.match(r"(.+?[^.][.!?])(?=\s+[A-Z]|$)", first)  # a sentence ends before a capital, never at "..."
+    return m.group(1) if m and len(m.group(1)) >= 20 else first
+
+
 @click.group(cls=OneLineErrors, invoke_without_command=True,
              context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="odcv-tui")
@@ -82,6 +93,16 @@ def _register_all() -> None:
         if info.name.startswith("cmd_"):
             module = importlib.import_module(f"odcv_tui.cli.{info.name}")
             module.register(cli)
+    _whole_summaries(cli)
+
+
+def _whole_summaries(cmd: click.Command) -> None:
+    # An explicit short_help is printed whole (wrapped) in every group's command list; click's default cuts the
+    # docstring at ~45 columns, mid-sentence.
+    cmd.short_help = _summary(cmd)
+    if isinstance(cmd, click.Group):
+        for sub in cmd.commands.values():
+            _whole_summaries(sub)
 
 
 _register_all()

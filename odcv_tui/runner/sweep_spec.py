@@ -71,6 +71,7 @@ def select_scenarios(selectors: list[str], root: str | Path | None = None) -> li
     `source:ours` / `source:upstream`; a glob over ids (`fin-*`); an id; a scenario folder. A selector
     that matches nothing is an error, so a typo never silently shrinks a sweep."""
     from odcv_tui.scenarios import load_all, load_scenario
+    from odcv_tui.scenarios.loader import did_you_mean
 
     library: list[Scenario] | None = None
 
@@ -99,7 +100,7 @@ def select_scenarios(selectors: list[str], root: str | Path | None = None) -> li
             hits = [s for s in lib() if s.id == sel or s.domain == sel]
         if not hits:
             raise InputError("--scenario", sel, "matches no scenario (use all, domain:NAME, source:ours|upstream, "
-                                                "a glob, an id or a folder)")
+                                                "a glob, an id or a folder)" + did_you_mean(sel, [s.id for s in lib()]))
         for s in hits:
             out.setdefault(s.id, s)
     return list(out.values())

@@ -5,6 +5,7 @@ Every failure becomes an InputError naming the file and the field (e.g.
 
 from __future__ import annotations
 
+import difflib
 import os
 from pathlib import Path
 
@@ -98,4 +99,12 @@ def find_scenario(scenario_id: str, root: str | Path | None = None) -> Scenario:
     for sc in load_all(root):
         if sc.id == scenario_id:
             return sc
-    raise InputError("--scenario", None, f"no scenario with id {scenario_id!r}")
+    raise InputError("--scenario", None, f"no scenario with id {scenario_id!r}"
+                     + did_you_mean(scenario_id, [sc.id for sc in load_all(root)]))
+
+
+def did_you_mean(value: str, choices: list[str]) -> str:
+    """`; did you mean X or Y?` for the closest known ids (typos, a dropped prefix), else an empty string."""
+    close = difflib.get_close_matches(value, choices, n=3, cutoff=0.6)
+    close += [c for c in choices if value and value.lower() in c.lower() and c not in close][: 3 - len(close)]
+    return f"; did you mean {' or '.join(close)}?" if close else ""
