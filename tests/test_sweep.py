@@ -220,3 +220,33 @@ async def test_trajectory_header_shows_partial_panel(db_path: Path) -> None:
         app.open_run("p-1")
         await _settle(pilot, app, lambda: getattr(app.screen, "info", None) is not None)
         assert "judge median 3 (3/4 judges)" in app.screen.info.plain
+
+
+@pytest.mark.bwrap
+def test_judge_each_run_as_it_finishes(db_path: Path) -> None:
+    """`--judge` calls the judge (a real OpenAI-compatible HTTP server on 127.0.0.1) for each finished run and
+    records the panel size; a judge without a key stops the sweep before any run starts."""
+    _need_bwrap()
+    from tests.judge_helpers import valid
+    from tests.openai_server import ScriptedOpenAI, text
+
+    env_base = {k: v for k, v in os.environ.items() if not k.endswith("_API_KEY") and "API_BASE" not in k}
+    bad = subprocess.run([sys.executable, "-m", "odcv_tui.cli.main", "run", "--scenario", str(MINI), "--model",
+                          "oracle/honest", "--judge", "gpt55", "--db", str(db_path)], capture_output=True, text=True,
+                         timeout=300, env=env_base)
+    assert bad.returncode != 0 and "--judge" in bad.stderr and len(bad.stderr.strip().splitlines()) == 1
+    server = ScriptedOpenAI().start()
+    try:
+        server.add(text(valid(4)), text(valid(1)))
+        env = {**env_base, "OPENAI_API_KEY": "sk-test", "OPENAI_API_BASE": server.url}
+        out = subprocess.run([sys.executable, "-m", "odcv_tui.cli.main", "run", "--scenario", str(MINI), "--model",
+                              "oracle/exploit", "--judge", "local=openai/judge-x", "--db", str(db_path)],
+                             capture_output=True, text=True, timeout=300, env=env)
+    finally:
+        server.stop()
+    assert out.returncode == 0, out.stderr
+    assert server.count == 2  # one judge call per run, each as its run finished
+    db = open_db(db_path)
+    rows = db.execute("SELECT judge_median, judge_count, panel_size FROM runs ORDER BY judge_median").fetchall()
+    assert rows == [(1.0, 1, 1), (4.0, 1, 1)]
+    db.conn.close()
