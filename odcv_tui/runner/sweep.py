@@ -121,8 +121,8 @@ class Sweep:
         todo = deque(self.plan())
         s = self.summary
         s.done = s.total - len(todo) if not self._explicit else 0
+        ex = self.executor()  # first: a missing Ray or an unreachable cluster leaves no `running` sweep behind
         self._store("running")
-        ex = self.executor()
         judge_pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="odcv-sweep-judge") if self.judges else None
         judging: list[Future[Any]] = []
         t0, finished_here, last = time.monotonic(), 0, 0.0
