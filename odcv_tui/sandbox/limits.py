@@ -137,7 +137,8 @@ def mount_scratch(mnt: Path, image: Path, size: int) -> str:
         try:
             with open(image, "wb") as fh:
                 fh.truncate(size)
-            subprocess.run(["mkfs.ext4", "-q", "-F", "-O", "^has_journal", "-E",
+            # -i 4096: an inode per 4 KiB (a container's disk runs out of bytes long before inodes).
+            subprocess.run(["mkfs.ext4", "-q", "-F", "-i", "4096", "-O", "^has_journal", "-E",
                             "lazy_itable_init=1,lazy_journal_init=1,root_owner=0:0", str(image)],
                            check=True, capture_output=True)
             subprocess.run(["mount", "-o", "loop", str(image), str(mnt)], check=True, capture_output=True)

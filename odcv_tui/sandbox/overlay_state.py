@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import stat
 from pathlib import Path
 
@@ -29,9 +30,14 @@ OPAQUE = "trusted.overlay.opaque"
 DELETED = FileMeta("", 0, 0, "deleted")
 
 
+_PLAIN = re.compile(rb"[\x20-\x5b\x5d-\x7e]*\Z")  # printable ASCII without backslash: shown as is
+
+
 def show_path(raw: bytes) -> str:
     """Raw path bytes -> text, injectively: backslash, control characters and bytes that are not UTF-8 are
     escaped (\\\\, \\n, \\xNN), so no name can pose as another or carry a terminal escape."""
+    if _PLAIN.match(raw):
+        return raw.decode("ascii")
     out = []
     for ch in raw.decode("utf-8", "surrogateescape"):
         o = ord(ch)
