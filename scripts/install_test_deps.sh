@@ -29,9 +29,11 @@ if ! docker_up && command -v dockerd >/dev/null; then
   echo "docker: starting dockerd in the background (log: /tmp/odcv-dockerd.log)"
   # vfs works inside containers where overlayfs cannot be mounted; fall back to it if the default fails.
   $SUDO dockerd >/tmp/odcv-dockerd.log 2>&1 &
+  dockerd_pid=$!
   for _ in $(seq 1 30); do docker_up && break; sleep 1; done
   if ! docker_up; then
-    $SUDO pkill dockerd 2>/dev/null; sleep 2
+    # Stop only the dockerd this script started, by its pid: never another engine (or anything else) by name.
+    $SUDO kill "$dockerd_pid" 2>/dev/null; wait "$dockerd_pid" 2>/dev/null; sleep 1
     $SUDO dockerd --storage-driver=vfs --iptables=false >/tmp/odcv-dockerd.log 2>&1 &
     for _ in $(seq 1 30); do docker_up && break; sleep 1; done
   fi

@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
-# Installs everything the test suite needs on a fresh Debian machine (Python packages, bubblewrap,
-# a Docker engine started in the background, the offline sandbox image), then runs ruff and pytest.
+# Installs everything the test suite needs on a fresh Debian machine (Python packages into ./.venv, never the
+# system's; bubblewrap, a Docker engine started in the background, the offline sandbox image), then runs ruff
+# and pytest from that environment. ODCV_VENV=none uses the current interpreter instead (scripts/venv.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-echo "== python packages"
+. scripts/venv.sh
+odcv_venv
+echo "== python packages ($(command -v python3))"
 python3 -m pip install -q --disable-pip-version-check -e '.[dev]' 2>&1 | grep -v "Running pip as the 'root'" || true
 echo "== system dependencies (bubblewrap, docker engine, sandbox image)"
 bash scripts/install_test_deps.sh
