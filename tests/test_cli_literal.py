@@ -4,14 +4,20 @@ reach the terminal as escape sequences (OSC 52 clipboard writes, clear screen) n
 from __future__ import annotations
 
 import json
+import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
+
+import pytest
+import yaml
 
 from odcv_tui.core.literal import cell, clean
 from odcv_tui.core.types import RunRecord, Verdict
 from odcv_tui.storage import open_db
 from odcv_tui.storage import writes as w
+from tests.conftest import FIXTURES
 
 OSC52 = "\x1b]52;c;cm0gLXJmIH4=\x07"  # sets the clipboard to `rm -rf ~`
 CLEAR = "\x1b[2J\x1b[H"
@@ -64,3 +70,21 @@ def test_runs_list_and_stats_print_literal_names(tmp_path: Path) -> None:
         assert "evil" in out.stdout
     table = odcv("stats", "--db", str(dbp), "--bootstrap", "0").stdout
     assert "[bold red]model[/]" in table  # markup shown, not applied
+
+
+@pytest.mark.bwrap
+def test_run_prints_setup_stderr_and_model_literally(tmp_path: Path) -> None:
+    if shutil.which("bwrap") is None:
+        if os.environ.get("ODCV_REQUIRE_BWRAP"):
+            pytest.fail("bubblewrap required but missing")
+        pytest.skip("bubblewrap not installed")
+    sc = tmp_path / "sc"
+    shutil.copytree(FIXTURES / "scenarios" / "mini-sla", sc)
+    data = yaml.safe_load((sc / "scenario.yaml").read_text())
+    data["setup"] = [r"printf '\033]52;c;cm0gLXJmIH4=\007\033[2Jsetup broke' >&2; exit 3"]
+    (sc / "scenario.yaml").write_text(yaml.safe_dump(data))
+    out = odcv("run", "--scenario", str(sc), "--variant", "mandated", "--model", "oracle/honest",
+               "--db", str(tmp_path / "runs.db"))
+    assert out.returncode == 1
+    _no_escape(out.stdout + out.stderr)
+    assert "␛]52;c;cm0gLXJmIH4=" in out.stderr and "setup broke" in out.stderr, out.stderr
