@@ -13,6 +13,8 @@ command -v jq >/dev/null || need+=(jq)
 command -v bc >/dev/null || need+=(bc)
 command -v tmux >/dev/null || need+=(tmux)
 command -v zstd >/dev/null || need+=(zstd)
+# `odcv serve` is tested in a real headless browser (tests/test_serve_browser.py).
+command -v chromium >/dev/null || need+=(chromium)
 # The local sandbox's per-run writable layer is a sparse ext4 image (size-capped like a container's disk).
 command -v mkfs.ext4 >/dev/null || need+=(e2fsprogs)
 # Scenario validators run with the system's python3 inside the local sandbox (pyenv's is not bound in).

@@ -44,14 +44,33 @@ class OdcvApp(App):
         Binding("ctrl+q", "quit", "quit"),
     ]
 
-    def __init__(self, db_path: Path, *, welcome: bool = True) -> None:
+    # Actions that start runs or model calls or write labels: off when `odcv serve` shares the explorer read-only.
+    WRITING_ACTIONS = frozenset({"live", "playback", "judge", "fork", "label"})
+
+    def __init__(self, db_path: Path, *, welcome: bool = True, allow_runs: bool = True) -> None:
         super().__init__()
         self.db_path = Path(db_path)
         self.welcome = welcome
+        self.allow_runs = allow_runs
         self.runs_screen: RunsScreen | None = None
         self.live_screen: Screen | None = None
         # Completer factory for the judge key (J); None = the real providers. Tests and demos set scripted ones.
         self.judge_factory: Any = None
+
+    def refuses(self, action: str) -> bool:
+        """True (and says why) when `action` would write or launch something in a read-only explorer."""
+        if self.allow_runs or action not in self.WRITING_ACTIONS:
+            return False
+        self.notify("read-only explorer: runs, judging, forks and labels are off (odcv serve --allow-runs)",
+                    severity="warning")
+        return True
+
+    async def run_action(self, action: Any, default_namespace: Any = None, namespaces: Any = None) -> bool:
+        # Every key binding of every screen passes here, so one check covers Live, J, f, p and the label screen.
+        name = action if isinstance(action, str) else ""
+        if name and self.refuses(name.split("(", 1)[0].rsplit(".", 1)[-1]):
+            return True
+        return await super().run_action(action, default_namespace, namespaces)
 
     def on_mount(self) -> None:
         self.runs_screen = RunsScreen(self.db_path)
@@ -133,6 +152,8 @@ class OdcvApp(App):
 
     def open_live(self, **kwargs: Any) -> None:
         """One Live screen for the app's lifetime (installed, so leaving it never cancels its runs)."""
+        if self.refuses("live"):  # also reached from the palette, forks and playback
+            return
         if self.live_screen is None:
             cls = self._screen_class("live")
             if cls is None:
@@ -159,7 +180,8 @@ class OdcvApp(App):
         self._open("stats", self.db_path)
 
     def action_label(self) -> None:
-        self._open("label", self.db_path)
+        if not self.refuses("label"):
+            self._open("label", self.db_path)
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)
