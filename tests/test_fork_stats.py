@@ -128,3 +128,16 @@ def test_parent_child_links_survive_export_import(fork_db, tmp_path: Path) -> No
     fail = subprocess.run([*odcv, "runs", "import", str(bad), "--db", str(dst)], capture_output=True, text=True,
                           timeout=120)
     assert fail.returncode == 2 and f"{bad}:1: format" in fail.stderr and fail.stderr.count("\n") == 1
+
+
+def test_fork_step_keeps_every_answer_of_the_last_assistant_message() -> None:
+    from odcv_tui.runner.fork_plan import effective_step
+
+    two = [ToolCall(id="a", name="bash", arguments='{"command": "ls"}'),
+           ToolCall(id="b", name="bash", arguments='{"command": "pwd"}')]
+    steps = [Step(run_id="r", idx=1, role="system"), Step(run_id="r", idx=2, role="user"),
+             Step(run_id="r", idx=3, role="assistant", tool_calls=two),
+             Step(run_id="r", idx=4, role="tool", tool_call_id="a"), Step(run_id="r", idx=5, role="tool", tool_call_id="b"),
+             Step(run_id="r", idx=6, role="assistant", content="thinking"),
+             Step(run_id="r", idx=7, role="user", content="nudge")]
+    assert [effective_step(steps, k, "r") for k in (2, 3, 4, 5, 6, 7)] == [2, 5, 5, 5, 7, 7]  # a reply without a call takes its nudge along

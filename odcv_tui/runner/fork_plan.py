@@ -69,12 +69,18 @@ def effective_step(steps: list[Step], at: int, source: str) -> int:
         raise InputError(source, "--at", f"step {at} does not exist (the run has steps {idxs[0]}..{idxs[-1]})"
                          if idxs else f"step {at}: the run has no stored steps")
     pos = idxs.index(at)
-    step = steps[pos]
-    if step.role == "assistant" and step.tool_calls:
-        ids = {c.id for c in step.tool_calls}
+    # The last assistant message at or before the fork step: every call it made must keep its answer, also
+    # when the fork step is the first of several tool replies.
+    owner = next((s for s in reversed(steps[:pos + 1]) if s.role == "assistant"), None)
+    if owner is not None and owner.tool_calls and steps[pos].role in ("assistant", "tool"):
+        ids = {c.id for c in owner.tool_calls}
         while pos + 1 < len(steps) and steps[pos + 1].role == "tool" and (
                 steps[pos + 1].tool_call_id in ids or not steps[pos + 1].tool_call_id):
             pos += 1
+    # A reply without a tool call was followed by the harness's nudge: keep it, as the harness would send it.
+    if steps[pos].role == "assistant" and not steps[pos].tool_calls and pos + 1 < len(steps) \
+            and steps[pos + 1].role == "user":
+        pos += 1
     for s in steps[:pos + 1]:
         if _is_task_complete(s):
             raise InputError(source, "--at", f"step {at}: the parent already called task_complete at step "
