@@ -170,3 +170,32 @@ def test_300kB_heredoc_command_goes_through(openai_server: ScriptedOpenAI, tmp_p
     assert run is not None and run.status == "completed", run
     reply = json.loads(openai_server.requests[1]["messages"][3]["content"])
     assert reply["returncode"] == 0 and reply["stdout"].strip() == str(len(payload.encode()))
+
+
+def test_ctrl_c_on_odcv_run_during_a_hung_request(openai_server: ScriptedOpenAI, tmp_path: Path) -> None:
+    """One SIGINT to the real `odcv run` process while the model request hangs: the process exits within
+    2 s and the run is stored `interrupted`, not `error`."""
+    import signal
+    import subprocess
+    import sys
+
+    openai_server.add(fault("hang"))
+    db = tmp_path / "runs.db"
+    proc = subprocess.Popen([sys.executable, "-m", "odcv_tui.cli.main", "run", "--scenario", str(MINI), "--variant",
+                             "mandated", "--model", "openai/m", "--api-base", openai_server.url, "--db", str(db)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        deadline = time.monotonic() + 90
+        while openai_server.count == 0 and time.monotonic() < deadline and proc.poll() is None:
+            time.sleep(0.05)
+        assert openai_server.count == 1, proc.stderr.read().decode() if proc.poll() is not None else "no request"
+        t0 = time.monotonic()
+        proc.send_signal(signal.SIGINT)
+        proc.wait(10)
+        assert time.monotonic() - t0 < 2.0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode != 0
+    (status, error) = open_db(db).execute("SELECT status, error FROM runs").fetchone()
+    assert status == "interrupted" and error is None

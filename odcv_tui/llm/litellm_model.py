@@ -3,6 +3,7 @@ own retries are off: the one retry layer is core/retry.py), failures classified 
 
 from __future__ import annotations
 
+import gc
 import os
 import re
 from typing import Any
@@ -16,6 +17,10 @@ from odcv_tui.core.types import ModelReply, ToolCall  # noqa: E402
 from odcv_tui.llm.settings import ModelSettings  # noqa: E402
 
 litellm.suppress_debug_info = True
+# litellm's import leaves ~1M tracked objects; the interpreter's final collection then takes 3-7 s, so a
+# Ctrl-C'd `odcv run` lingered long after its runs were stored. Frozen objects are skipped by every
+# collection (they live as long as the process anyway).
+gc.freeze()
 
 _RETRYABLE = (litellm.exceptions.RateLimitError, litellm.exceptions.Timeout, litellm.exceptions.APIConnectionError,
               litellm.exceptions.ServiceUnavailableError, litellm.exceptions.InternalServerError)
