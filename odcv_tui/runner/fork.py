@@ -59,10 +59,12 @@ def fork_requests(db_path: str | Path, spec: ForkSpec, *, scenario: Scenario | N
 
         def prepare(box: Sandbox, run_id: str = req.run_id) -> None:
             check = rebuild_state(box, sc, plan.parent, plan.kept, changes, plan.fork_step)
-            if not check.ok and not spec.allow_divergence:
+            refused = not check.ok and not spec.allow_divergence
+            # Recorded on a refused child too: its fork_edits.state says which command diverged and how.
+            _record_state(db_path, run_id, plan, check, spec.allow_divergence, [] if refused else changes)
+            if refused:
                 raise ForkRefused(f"state at step {plan.fork_step} of {plan.parent.id} not reproduced: "
                                   f"{check.summary()} (--allow-divergence to fork anyway)")
-            _record_state(db_path, run_id, plan, check, spec.allow_divergence, changes)
 
         req.prepare = prepare
         requests.append(req)
