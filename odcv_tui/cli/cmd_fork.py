@@ -73,7 +73,7 @@ def fork_cmd(run_id: str, at: int, model: str, system_file: str | None, user_fil
                     system_prompt=_read(system_file, "--system-prompt") if system_file else None,
                     user_prompt=_read(user_file, "--user-prompt") if user_file else None)
     path = db_path or default_db_path()
-    open_cli_db(path).conn.close()  # migrate once before the run opens its own connection
+    open_cli_db(path, create=False).conn.close()  # migrate once; a fork needs a DB holding its parent
     console = Console(stderr=True)
     bus = EventBus()
 
