@@ -71,6 +71,17 @@ class ModelRetrying(BaseModel):
     error: str
 
 
+class PromptAdded(BaseModel):
+    """A system or user message entered the trajectory (the prompts, a nudge, a forked history message)."""
+
+    type: Literal["prompt_added"] = "prompt_added"
+    run_id: str
+    step_idx: int
+    role: str
+    content: str
+    note: str | None = None
+
+
 class RunPhase(BaseModel):
     """What a run is doing before it has steps to show (loading the model stack, starting the sandbox)."""
 
@@ -80,7 +91,7 @@ class RunPhase(BaseModel):
 
 
 Event = (RunStarted | ModelReplied | CommandStarted | CommandFinished | FilesChanged | VerdictAdded | RunFinished
-         | ModelRetrying | RunPhase)
+         | ModelRetrying | RunPhase | PromptAdded)
 Subscriber = Callable[[Event], None]
 
 

@@ -20,6 +20,7 @@ from odcv_tui.core.events import (
     FilesChanged,
     ModelReplied,
     ModelRetrying,
+    PromptAdded,
     RunFinished,
     RunPhase,
     RunStarted,
@@ -82,6 +83,9 @@ class _Hooks:
     def on_step(self, step: Step) -> None:
         w.add_step(self.db, step)
         self.steps.append(step)
+        if step.role in ("system", "user"):
+            self.bus.emit(PromptAdded(run_id=self.run_id, step_idx=step.idx, role=step.role,
+                                      content=step.content or "", note=step.note))
         if step.role == "assistant":
             reply = ModelReply(content=step.content, reasoning=step.reasoning, tool_calls=step.tool_calls,
                                tokens_in=step.tokens_in, tokens_out=step.tokens_out, cost=step.cost)

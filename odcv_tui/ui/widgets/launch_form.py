@@ -83,6 +83,13 @@ class LaunchForm(VerticalScroll):
         yield SelectionList[str](*model_selections(), id="models")
         yield Input(placeholder="other litellm model, e.g. openai/gpt-4o", id="custom-model")
         yield Static(key_hint(), id="key-hint")
+        # Self-hosted models (vLLM, Ollama, LM Studio): these apply to the provider models of this launch.
+        yield Label("Endpoint and sampling (optional)")
+        yield Input(placeholder="api base, e.g. http://localhost:8000/v1", id="api-base")
+        yield Input(placeholder="key variable NAME, e.g. VLLM_API_KEY", id="api-key-env")
+        yield Input(placeholder="temperature (default 0.0)", id="temperature")
+        yield Input(placeholder="model args KEY=VALUE, comma separated", id="model-args")
+        yield Input(placeholder="protocol: upstream (default) or odcv/1", id="protocol")
         yield Label("Sandbox")
         local_ok = shutil.which("bwrap") is not None
         with RadioSet(id="sandbox"):
@@ -125,7 +132,35 @@ class LaunchForm(VerticalScroll):
         if not models:
             raise ValueError("pick at least one model")
         sandbox = "docker" if self.query_one("#sandbox-docker", RadioButton).value else "local"
-        return [RunRequest(sc, v, m, sandbox) for sc in scen for v in variants for m in models]  # type: ignore[arg-type]
+        protocol, options = self.model_settings()
+        for m in models:  # pre-flight: a missing key variable is named before any run starts
+            problem = None if m.startswith(("oracle/", "scripted/")) else options.for_model(m).missing_key()
+            if problem:
+                raise ValueError(f"{m}: {problem}")
+        return [RunRequest(sc, v, m, sandbox, protocol=protocol, settings=options.for_model(m))  # type: ignore[arg-type]
+                for sc in scen for v in variants for m in models]
+
+    def model_settings(self):  # type: ignore[no-untyped-def]
+        """(protocol, ModelOptions) from the endpoint fields; a bad field raises ValueError for the form line."""
+        from odcv_tui.agent.protocols import get_profile
+        from odcv_tui.core.errors import InputError
+        from odcv_tui.llm.settings import ModelOptions
+
+        def field(name: str) -> str:
+            return self.query_one(f"#{name}", Input).value.strip()
+
+        try:
+            temp = float(field("temperature")) if field("temperature") else None
+        except ValueError:
+            raise ValueError(f"temperature: {field('temperature')!r} is not a number") from None
+        try:
+            protocol = get_profile(field("protocol") or None, "protocol").id
+            options = ModelOptions.build(api_base=field("api-base") or None, api_key_env=field("api-key-env") or None,
+                                         temperature=temp,
+                                         model_args=[a.strip() for a in field("model-args").split(",") if a.strip()])
+        except InputError as err:
+            raise ValueError(str(err)) from None
+        return protocol, options
 
     def concurrency(self) -> int:
         raw = self.query_one("#concurrency", Input).value.strip() or "1"

@@ -22,7 +22,10 @@ from odcv_tui.core.events import (
     Event,
     FilesChanged,
     ModelReplied,
+    ModelRetrying,
+    PromptAdded,
     RunFinished,
+    RunPhase,
     RunStarted,
     VerdictAdded,
 )
@@ -110,6 +113,7 @@ class RunPane(Vertical):
         self.verdicts: dict[tuple[str, str], Verdict] = {}
         self.seen: list[str] = []  # "kind:step" of every event handled, in order (tests and debugging)
         self.playback_note = ""
+        self.phase = ""  # what the run is doing before/between steps (loading litellm, retrying the model)
         self.run: RunRecord | None = None
         self._t0: float | None = None
         self._t1: float | None = None
@@ -154,7 +158,19 @@ class RunPane(Vertical):
         if isinstance(ev, RunStarted):
             self._started(ev.run)
             log.write(Text.assemble(("▶ started ", "bold cyan"), one_line(ev.run.started, 40)))
+        elif isinstance(ev, RunPhase):
+            self.phase = ev.phase
+            log.write(Text.assemble(("… ", "dim"), (one_line(ev.phase, 120), "italic")))
+        elif isinstance(ev, PromptAdded):
+            label = ev.note or ev.role
+            log.write(Text(f"── step {ev.step_idx} · {one_line(label, 20)}", style="bold"))
+            log.write(capped(ev.content, style="dim"))
+        elif isinstance(ev, ModelRetrying):
+            self.phase = f"model retry: attempt {ev.attempt}/{ev.attempts} in {ev.wait:g} s"
+            log.write(Text.assemble(("⟳ ", "bold yellow"), (one_line(ev.error, 140), "yellow"),
+                                    f"  attempt {ev.attempt}/{ev.attempts} in {ev.wait:g} s"))
         elif isinstance(ev, ModelReplied):
+            self.phase = ""
             self.model_calls += 1
             log.write(Text(f"── step {ev.step_idx} · model reply {self.model_calls}", style="bold blue"))
             if ev.reply.reasoning:
@@ -232,6 +248,8 @@ class RunPane(Vertical):
             (f"⏱ {fmt_elapsed(self.elapsed())}", "cyan"),
             f"  model calls {self.model_calls} · commands {self.commands}",
         )
+        if self.phase and not self.finished:
+            head.append(f"  {one_line(self.phase, 60)}", style="yellow")
         if self.playback and self._recorded is not None:
             head.append(f"  (recorded {fmt_elapsed(self._recorded)})", style="dim")
         head.append("\n")
