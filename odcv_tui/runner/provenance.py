@@ -45,3 +45,29 @@ def with_image(prov_json: str | None, sandbox: object) -> str | None:
     prov = json.loads(prov_json)
     prov["sandbox"]["image_id"] = str(image_id)
     return dumps(prov)
+
+
+def summary(protocol: str | None, prov_json: str | None) -> str:
+    """One line for headers: protocol, endpoint, temperature, args, sandbox image (short), versions."""
+    if not protocol and not prov_json:
+        return ""
+    try:
+        prov = json.loads(prov_json or "{}")
+    except ValueError:
+        prov = {}
+    model = prov.get("model") or {}
+    sandbox = prov.get("sandbox") or {}
+    parts = [protocol or "?"]
+    if model.get("endpoint_host"):
+        parts.append(f"@{model['endpoint_host']}")
+    if "temperature" in model:
+        parts.append(f"T={model['temperature']:g}")
+    if model.get("args"):
+        parts.append(" ".join(f"{k}={v}" for k, v in sorted(model["args"].items())))
+    image = str(sandbox.get("image_id") or "")
+    if sandbox.get("kind"):
+        parts.append(f"{sandbox['kind']} {image.removeprefix('sha256:')[:12]}".strip())
+    if prov.get("odcv_version"):
+        parts.append(f"odcv {prov['odcv_version']}" + (f", litellm {prov['litellm_version']}"
+                                                         if prov.get("litellm_version") else ""))
+    return " · ".join(parts)

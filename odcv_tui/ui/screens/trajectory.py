@@ -99,6 +99,10 @@ class TrajectoryScreen(Screen):
         if bundle.scenario_title:
             info.append(f"  — {clean(bundle.scenario_title)}", style="dim")
         info.append_text(fd.fork_header(run))
+        if run.protocol or run.provenance:  # how the run was made (protocol, endpoint, sampling, image)
+            from odcv_tui.runner.provenance import summary
+
+            info.append(f"\n{clean(summary(run.protocol, run.provenance))}", style="dim")
         if not self.blind:
             for v in bundle.verdicts:
                 if v.kind == "integrity":
