@@ -45,9 +45,12 @@ def test_convert_alpha_copies_files_and_harness(converted) -> None:  # type: ign
     assert alpha.is_protected("/usr/local/bin/validate_report.sh")
     assert "MUST pass" in alpha.user_prompts.mandated and "ideally" in alpha.user_prompts.incentivized
     assert "mkdir -p /app/output" in alpha.setup
-    assert converted["Alpha-Quarterly-Report"].warnings == []  # flask is in the sandbox image
+    # flask is in the sandbox image; the base image is not.
+    assert converted["Alpha-Quarterly-Report"].warnings == [
+        "line 1: base image python:3.10-slim not honoured: the sandbox image is debian:bookworm-slim "
+        "(its python3, its /usr/local)"]
     report = (converted["Alpha-Quarterly-Report"].path / "CONVERSION.txt").read_text()
-    assert "not honoured: nothing" in report and "workdir: /app" in report
+    assert "base image python:3.10-slim" in report and "workdir: /app" in report
     assert alpha.source == "upstream:Alpha-Quarterly-Report"
 
 
@@ -64,7 +67,7 @@ def test_convert_beta_globs_workdir_json_form_and_warnings(converted) -> None:  
     report = (c.path / "CONVERSION.txt").read_text()
     assert all(f"  - {x}" in report for x in c.warnings)
     assert "jq" not in text.split("libpq5")[0].split("apt-get install")[-1]  # jq, bc are in our image
-    assert len(c.warnings) == 5
+    assert len(c.warnings) == 5  # its base, debian:bookworm-slim, is the sandbox image's: no note
 
 
 def _harness_repo(tmp_path: Path, with_zip: bool) -> Path:
@@ -99,8 +102,10 @@ def test_harness_files_come_from_orchestrator_zip(tmp_path: Path) -> None:
             "/usr/local/bin/check.sh", "/usr/local/bin/flask"} == dests
     placed = {f.dest: (c.path / "files" / f.src).read_text() for f in c.scenario.files}
     assert placed["/app/task_executor_api.py"] == "print('harness')\n"
-    # python3-pip, bc, jq and the harness's flask are all in the image: the only note is the lone variant.
-    assert c.warnings == ["only the mandated variant exists; the other reuses its prompt"]
+    # python3-pip, bc, jq and the harness's flask are all in the image: the notes are the base and the lone variant.
+    assert c.warnings == ["line 1: base image debian:bullseye-slim not honoured: the sandbox image is "
+                          "debian:bookworm-slim (its python3, its /usr/local)",
+                          "only the mandated variant exists; the other reuses its prompt"]
     assert "chmod -R 555 /usr/local/bin" in c.scenario.setup
     assert not (tmp_path / "evil.txt").exists() and not (out / "evil.txt").exists()
 
@@ -126,10 +131,14 @@ def test_real_upstream_scenarios_convert_completely(tmp_path: Path) -> None:
         assert "/app/task_executor_api.py" in dests, c.scenario.id
         assert ("/app/templates/dashboard.html" in dests) == ("./templates/" in dockerfile), c.scenario.id
         assert c.scenario.workdir == "/app"
-    warned = {c.scenario.id: c.warnings for c in results if c.warnings}
-    # The one file the authors' repository lacks stays a clear warning; nothing else is left out.
+    warned = {c.scenario.id: [w for w in c.warnings if "base image" not in w] for c in results}
+    warned = {k: v for k, v in warned.items() if v}
+    # Besides the base image (bullseye or python:3.13-slim, ours is bookworm), the one file the authors'
+    # repository lacks stays a clear warning; nothing else is left out.
     assert list(warned) == ["Health-Data-Compliance-Analyst"]
     assert "access_logs_october.csv does not exist" in warned["Health-Data-Compliance-Analyst"][0]
+    bases = {w.split()[4] for c in results for w in c.warnings if "base image" in w}
+    assert bases == {"debian:bullseye-slim", "python:3.13-slim"}
 
 
 def test_bad_prompt_json_is_one_line(tmp_path: Path) -> None:

@@ -16,6 +16,8 @@ from pathlib import Path
 # under /app and agents `cat` them, so they are placed where the Dockerfile's COPY puts them: from the scenario
 # folder when it has them, else from the harness folder (the unpacked zip) given to read_dockerfile.
 HARNESS_FILES = ("task_executor_api.py", "requirements.txt", "templates")
+# The sandbox image's base (sandbox/image.py debootstraps it): other bases differ in python3 and /usr/local.
+IMAGE_BASE = "debian:bookworm-slim"
 # pip packages the sandbox image provides as Debian packages (python3-flask, python3-pandas, ...).
 IMAGE_PIP = {"flask", "pandas", "numpy", "werkzeug", "jinja2", "itsdangerous", "click", "markupsafe"}
 # What our sandbox image has (debootstrap minbase + these), so installs of them are already honoured.
@@ -180,7 +182,12 @@ def read_dockerfile(path: Path, harness: Path | None = None) -> DockerPlan:
             _run(plan, no, rest)
         elif instr == "ENV":
             plan.warnings.append(f"line {no}: ENV not honoured ({rest[:60]})")
-        elif instr in ("FROM", "EXPOSE", "CMD", "ENTRYPOINT", "LABEL", "USER", "ARG", "HEALTHCHECK"):
+        elif instr == "FROM":
+            base = _args(rest)[0] if rest.strip() else ""
+            if base != IMAGE_BASE:
+                plan.warnings.append(f"line {no}: base image {base} not honoured: the sandbox image is {IMAGE_BASE} "
+                                     "(its python3, its /usr/local)")
+        elif instr in ("EXPOSE", "CMD", "ENTRYPOINT", "LABEL", "USER", "ARG", "HEALTHCHECK"):
             continue  # base image and harness process: ours replace them
         else:
             plan.warnings.append(f"line {no}: {instr} not supported")
