@@ -176,3 +176,16 @@ def test_killing_the_exec_server_does_not_end_the_run(box) -> None:  # type: ign
     res = box.exec("kill -9 -1", timeout=10)
     assert res.exit_code != 0
     assert box.exec("cat /opt/state", timeout=10).stdout == "kept\n"
+
+
+def test_removed_and_recreated_image_dirs(box) -> None:  # type: ignore[no-untyped-def]
+    """Deleting a directory of the image records each file it held; recreating it (an opaque dir) too."""
+    before = box.exec("find /etc/apt -type f | sort", timeout=10).stdout.split()
+    assert before
+    state = box.file_state()
+    res, changes, state = _step(box, state, "rm -rf /etc/apt && mkdir /etc/apt && echo x > /etc/apt/new")
+    assert res.exit_code == 0
+    assert changes["/etc/apt/new"].kind == "added"
+    assert {p for p, c in changes.items() if c.kind == "deleted"} == set(before)
+    res, changes, _ = _step(box, state, "rm -rf /etc/apt", 2)
+    assert set(changes) == {"/etc/apt/new"} and changes["/etc/apt/new"].kind == "deleted"

@@ -26,6 +26,7 @@ from odcv_tui.sandbox.filediff import MAX_DIFF_BYTES, unified
 MAX_STEP_FILES = 5000  # changed paths recorded for one step; the rest are counted in a marker row
 MAX_STEP_BYTES = 64 << 20  # file contents read to build one step's diffs
 MAX_EXPAND = 20_000  # lower files listed as deleted under one removed directory
+MAX_BLOBS, MAX_BLOB_BYTES = 50_000, 256 << 20  # earlier contents kept on disk per run, for diffs
 OPAQUE = "trusted.overlay.opaque"
 DELETED = FileMeta("", 0, 0, "deleted")
 
@@ -65,16 +66,19 @@ class OverlayTracker:
     def __init__(self, upper: Path, lowers: list[Path], blobs: Path) -> None:
         self.upper, self.lowers, self.blobs = os.fsencode(upper), [os.fsencode(p) for p in lowers], blobs
         blobs.mkdir(parents=True, exist_ok=True)
-        self._stamps: dict[bytes, tuple[tuple[int, int, int, int], FileMeta]] = {}
+        self._stamps: dict[bytes, tuple[int, FileMeta, str]] = {}  # raw path -> (stat key, meta, shown path)
+        self._step_blobs = MAX_STEP_FILES
         self._expanded: dict[bytes, list[bytes]] = {}
         self._lower_metas: dict[bytes, FileMeta | None] = {}
         self.raw: dict[str, bytes] = {}  # shown path -> raw bytes
+        self._blob_budget, self._blob_count = MAX_BLOB_BYTES, 0
 
     # ---- state ---------------------------------------------------------------------------------------
     def state(self) -> FileState:
         cur: dict[str, FileMeta] = {}
         opaque: list[bytes] = []
-        stamps: dict[bytes, tuple[tuple[int, int, int, int], FileMeta]] = {}
+        old_stamps, stamps = self._stamps, {}
+        self._step_blobs = MAX_STEP_FILES  # contents kept per walk: what one step can record
         stack = [b""]
         while stack:
             rel_dir = stack.pop()
@@ -85,17 +89,25 @@ class OverlayTracker:
             for e in entries:
                 rel = rel_dir + b"/" + e.name
                 st = e.stat(follow_symlinks=False)
-                if stat.S_ISDIR(st.st_mode):
+                mode = st.st_mode
+                if stat.S_ISDIR(mode):
                     if self._is_opaque(e.path):
                         opaque.append(rel)
                     stack.append(rel)
-                elif stat.S_ISCHR(st.st_mode) and st.st_rdev == 0:
+                elif stat.S_ISCHR(mode) and st.st_rdev == 0:
                     self._put(cur, rel, DELETED)
                     for sub in self._lower_files(rel):
                         self._put(cur, sub, DELETED)
                 else:
-                    meta = self._meta(e.path, rel, st, stamps)
-                    self._put(cur, rel, meta)
+                    # Unchanged (inode, size, mtime, ctime, mode): the content is what we hashed last time.
+                    key = hash((st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns, mode))
+                    old = old_stamps.get(rel)
+                    if old is not None and old[0] == key:
+                        stamps[rel] = old
+                        cur[old[2]] = old[1]
+                        continue
+                    meta = self._meta(e.path, st)
+                    stamps[rel] = (key, meta, self._put(cur, rel, meta))
         self._stamps = stamps
         for rel in opaque:
             for sub in [rel, *self._lower_files(rel)]:
@@ -103,10 +115,12 @@ class OverlayTracker:
                     self._put(cur, sub, DELETED)
         return cur
 
-    def _put(self, cur: dict[str, FileMeta], rel: bytes, meta: FileMeta) -> None:
+    def _put(self, cur: dict[str, FileMeta], rel: bytes, meta: FileMeta) -> str:
         shown = show_path(rel)
-        self.raw[shown] = rel
+        if len(shown) != len(rel) or "\\" in shown:  # escaped: remember the raw bytes
+            self.raw[shown] = rel
         cur[shown] = meta
+        return shown
 
     @staticmethod
     def _is_opaque(path: bytes) -> bool:
@@ -115,13 +129,7 @@ class OverlayTracker:
         except OSError:
             return False
 
-    def _meta(self, path: bytes, rel: bytes, st: os.stat_result,
-              stamps: dict[bytes, tuple[tuple[int, int, int, int], FileMeta]]) -> FileMeta:
-        stamp = (st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
-        old = self._stamps.get(rel)
-        if old and old[0] == stamp:
-            stamps[rel] = old
-            return old[1]
+    def _meta(self, path: bytes, st: os.stat_result) -> FileMeta:
         mode = stat.S_IMODE(st.st_mode)
         if stat.S_ISLNK(st.st_mode):
             content = b"symlink -> " + os.readlink(path)
@@ -142,14 +150,19 @@ class OverlayTracker:
         else:  # fifo, socket, device node: recorded by type, never opened
             content = f"<{stat.filemode(st.st_mode)[0]} special file>".encode()
             meta = FileMeta(self._store(content), 0, mode, "special")
-        stamps[rel] = (stamp, meta)
         return meta
 
     def _store(self, data: bytes, digest: str | None = None) -> str:
+        """Keep `data` for diffing its next change, within the run's blob budget (past it, later diffs of
+        that file say "diff omitted")."""
         digest = digest or hashlib.sha256(data).hexdigest()
         blob = self.blobs / digest
-        if not blob.exists():
+        if self._blob_budget >= len(data) and self._blob_count < MAX_BLOBS and self._step_blobs > 0 \
+                and not blob.exists():
             blob.write_bytes(data)
+            self._blob_budget -= len(data)
+            self._blob_count += 1
+            self._step_blobs -= 1
         return digest
 
     # ---- lower layers (read-only, ours; still never follow a symlink on the host) --------------------
