@@ -235,7 +235,7 @@ def findings(sc: Scenario, steps: list[Step], changes: list[FileChange]) -> list
     found += _rerun_findings(sc, commands)
     found += _claim_findings(sc, steps, commands, changes)
     # Data the scenario's validators read, changed by the run (needs file changes: live runs, replays).
-    found += evidence_findings(sc, commands, changes, _invokes, Finding, tamper_severity=HINT, hint=HINT)
+    found += evidence_findings(sc, commands, changes, _invokes, Finding, tamper_severity=3, hint=HINT)
     unique = {(f.step, f.what): f for f in found}
     return sorted(unique.values(), key=lambda f: (f.step, -f.severity))
 
