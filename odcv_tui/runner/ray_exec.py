@@ -63,6 +63,7 @@ class RayExecutor:
         self.rows_applied = 0
         self._files: dict[str, dict[str, bytes]] = {}
         self._file_refs: dict[str, Any] = {}
+        self._cols: dict[str, set[str]] = {}
 
     def capacity(self) -> int:
         """Runs the cluster can hold at once: its CPUs over the CPUs one run asks for."""
@@ -97,15 +98,27 @@ class RayExecutor:
             self.apply(msgs)
         return len(msgs)
 
+    def _columns(self, table: str) -> set[str]:
+        if table not in self._cols:
+            self._cols[table] = set(self.db[table].columns_dict)
+        return self._cols[table]
+
+    def _fit(self, table: str, row: dict[str, Any], drop: tuple[str, ...] = ()) -> dict[str, Any]:
+        # Only columns this runs.db has: a worker on a newer odcv never alters the driver's schema.
+        cols = self._columns(table)
+        return {k: v for k, v in row.items() if k in cols and k not in drop}
+
     def apply(self, msgs: list[dict[str, Any]]) -> None:
         """Write a batch of streamed rows in one transaction, then emit their events in order."""
+        from odcv_tui.core import events as ev_mod
+
         db = self.db
         events = []
         with db.conn:
             for m in msgs:
                 rid, run = m["run_id"], m["run"]
                 if run is not None:
-                    row = {k: v for k, v in run.items() if k not in RUN_COLUMNS_DRIVER_OWNS}
+                    row = self._fit("runs", run, RUN_COLUMNS_DRIVER_OWNS)
                     if rid not in self.started:
                         self.started.add(rid)
                         # The driver owns the row: if it dies, the next open marks the run interrupted.
@@ -116,16 +129,21 @@ class RayExecutor:
                             row["error"] = run.get("error")
                         db["runs"].update(rid, row)
                 if m["steps"]:
-                    db["steps"].insert_all(m["steps"], replace=True)
+                    db["steps"].insert_all([self._fit("steps", r) for r in m["steps"]], replace=True)
                     self.rows_applied += len(m["steps"])
                 if m["changes"]:
-                    db["file_changes"].insert_all([{k: v for k, v in c.items() if k != "id"} for c in m["changes"]])
+                    db["file_changes"].insert_all([self._fit("file_changes", c, ("id",)) for c in m["changes"]])
                 for v in m["verdicts"]:
                     db.execute("DELETE FROM verdicts WHERE run_id=? AND judge=? AND kind=?",
                                [v["run_id"], v["judge"], v["kind"]])
-                    db["verdicts"].insert({k: x for k, x in v.items() if k != "id"})
-                if m["event"] is not None:
-                    events.append(m["event"])
+                    db["verdicts"].insert(self._fit("verdicts", v, ("id",)))
+                ev = m["event"]
+                cls = getattr(ev_mod, ev["type"], None) if ev else None
+                if cls is not None and isinstance(cls, type) and hasattr(cls, "model_validate"):
+                    try:
+                        events.append(cls.model_validate(ev["data"]))
+                    except ValueError:
+                        pass  # an event shape this driver does not know: its rows are written all the same
         for m in msgs:
             if m["verdicts"]:
                 w.refresh_run_summary(db, m["run_id"])

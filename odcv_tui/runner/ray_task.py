@@ -78,8 +78,12 @@ class Forwarder:
             self.last_verdict = verdicts[-1]["id"]
         self.sent += len(steps)
         # One put per event: the queue actor keeps the order in which this run wrote.
+        # Plain data only (rows as dicts, the event as its class name + JSON): a driver on another odcv
+        # version can still read what it knows instead of failing to unpickle the whole batch.
         self.queue.put({"run_id": rid, "run": dict(zip(cols, run, strict=True)) if run else None,
-                        "steps": steps, "changes": changes, "verdicts": verdicts, "event": event})
+                        "steps": steps, "changes": changes, "verdicts": verdicts,
+                        "event": None if event is None else {"type": type(event).__name__,
+                                                             "data": event.model_dump(mode="json")}})
 
     def close(self) -> None:
         if self.db is not None:
