@@ -210,9 +210,9 @@ async def test_plus_minus_pair_variant_scenario(small_db: Path) -> None:
         scr = app.screen
         await settle(pilot, scr)
         assert [c.col.model for c in scr.columns] == ["alpha"]
-        await pilot.press("plus")
+        await pilot.press("plus", "enter")  # + lists the models not shown; enter adds the highlighted one
         await settle(pilot, scr)
-        await pilot.press("plus")
+        await pilot.press("plus", "enter")
         await settle(pilot, scr)
         assert [c.col.model for c in scr.columns] == ["alpha", "beta", "gamma"]
         await pilot.press("plus")  # nothing left to add
@@ -253,7 +253,7 @@ async def test_many_columns_scroll_sideways_and_click_moves(small_db: Path) -> N
         await settle(pilot, scr)
         assert len(scr.columns) == 4
         for _ in range(3):
-            await pilot.press("plus")
+            await pilot.press("plus", "enter")
             await settle(pilot, scr)
         assert len(scr.columns) == 7
         box = scr.query_one("#cmp-cols")

@@ -153,6 +153,7 @@ def pinned(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     for key in {*KEY_VARS, *(k for _, k in PROVIDER_MODELS)}:
         monkeypatch.delenv(key, raising=False)
     monkeypatch.setenv("USER", "snapshot-labeler")
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))  # no remembered labeler from this machine
     monkeypatch.setattr(run_pane, "time", SimpleNamespace(monotonic=lambda: 1000.0))
     monkeypatch.setattr(stats_screen, "time", SimpleNamespace(perf_counter=lambda: 0.0))
     return Path("runs.db")

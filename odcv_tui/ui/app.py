@@ -119,18 +119,19 @@ class OdcvApp(App):
     def open_run(self, run_id: str, step: int | None = None, **kwargs: Any) -> None:
         self.push_screen(TrajectoryScreen(self.db_path, run_id, step, **kwargs))
 
-    def open_compare(self, scenario_id: str, variant: str) -> None:
-        self._open("compare", self.db_path, scenario_id, variant)
+    def open_compare(self, scenario_id: str, variant: str, model: str | None = None) -> None:
+        """`model` (the run it was opened from) is always one of the columns, the first."""
+        self._open("compare", self.db_path, scenario_id, variant, first_model=model)
 
     @work(thread=True, group="lookup")
     def open_compare_for_run(self, run_id: str) -> None:
         db = open_db(self.db_path)
         try:
-            row = db.execute("SELECT scenario_id, variant FROM runs WHERE id=?", [run_id]).fetchone()
+            row = db.execute("SELECT scenario_id, variant, model FROM runs WHERE id=?", [run_id]).fetchone()
         finally:
             db.conn.close()
         if row:
-            self.call_from_thread(self.open_compare, row[0], row[1])
+            self.call_from_thread(self.open_compare, row[0], row[1], row[2])
 
     def _back_to_runs(self) -> None:
         while len(self.screen_stack) > 2:
@@ -139,13 +140,22 @@ class OdcvApp(App):
     def action_runs(self) -> None:
         self._back_to_runs()
 
+    def open_runs_filtered(self, text: str) -> None:
+        """Back to the Runs table showing only the runs this filter matches (Stats: enter on a model)."""
+        self._back_to_runs()
+        if self.runs_screen is not None:
+            self.runs_screen.apply_filter(text)
+
     def action_compare(self) -> None:
         screen = self.screen
         if isinstance(screen, TrajectoryScreen) and screen.bundle:
-            self.open_compare(screen.bundle.run.scenario_id, screen.bundle.run.variant)
+            self.open_compare(screen.bundle.run.scenario_id, screen.bundle.run.variant, screen.bundle.run.model)
             return
         run_id = self.runs_screen.current_run_id() if self.runs_screen else None
-        if run_id:
+        meta = self.runs_screen.row_meta.get(run_id) if self.runs_screen and run_id else None
+        if meta:  # opened at once (no worker), so keys typed right after land in Compare
+            self.open_compare(*meta)
+        elif run_id:
             self.open_compare_for_run(run_id)
         else:
             self.notify("pick a run first: compare shows its scenario across models", severity="warning")

@@ -3,6 +3,8 @@ internals), over a database holding the imported upstream corpus plus a few orac
 
 from __future__ import annotations
 
+import os
+import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -96,10 +98,17 @@ async def shoot_all(db: Path, out: Path, *, exploit_run: str | None, compare: tu
             await pilot.press("l", "l", "l", "m", "c")  # toggle an archetype and cite the step
             await pilot.pause(0.3)
             save(app, "label")
-    empty = OdcvApp(out / ".empty-for-welcome.db")
-    async with empty.run_test(size=SIZE) as pilot:
-        await _until(pilot, lambda: _name(empty) == "WelcomeScreen", "the welcome screen")
-        save(empty, "welcome")
-    for leftover in out.glob(".empty-for-welcome.db*"):
-        leftover.unlink()
+    # The welcome screen names its DB: an empty `runs.db` in a temp dir, shown by that relative name (what a
+    # newcomer running `odcv` in a fresh folder sees), never an internal path.
+    cwd = Path.cwd()
+    out = out.resolve()
+    with tempfile.TemporaryDirectory(prefix="odcv-welcome-") as tmp:
+        os.chdir(tmp)
+        try:
+            empty = OdcvApp(Path("runs.db"))
+            async with empty.run_test(size=SIZE) as pilot:
+                await _until(pilot, lambda: _name(empty) == "WelcomeScreen", "the welcome screen")
+                save(empty, "welcome")
+        finally:
+            os.chdir(cwd)
     return saved

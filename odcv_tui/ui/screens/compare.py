@@ -110,9 +110,11 @@ class CompareScreen(Screen):
     """
 
     def __init__(self, db_path: Path, scenario_id: str | None = None, variant: str = "incentivized",
-                 models: list[str] | None = None, *, family: str | None = None) -> None:
+                 models: list[str] | None = None, *, family: str | None = None,
+                 first_model: str | None = None) -> None:
         super().__init__()
         self.db_path = Path(db_path)
+        self.first_model = first_model  # opened from a run: its model is always shown, first
         self.family = family  # a run id: show its parent and the parent's forks instead (runner/fork.py)
         self.scenario_id = scenario_id
         self.variant = variant if variant in VARIANTS else "incentivized"
@@ -176,7 +178,9 @@ class CompareScreen(Screen):
                     if pair_model:
                         view.columns = cd.load_pair(db, view.scenario_id, pair_model)
                     else:
-                        chosen = models if models is not None else view.available[:DEFAULT_COLUMNS]
+                        first = [self.first_model] if self.first_model in view.available else []
+                        chosen = models if models is not None else \
+                            (first + [m for m in view.available if m not in first])[:DEFAULT_COLUMNS]
                         view.columns = cd.load_models(db, view.scenario_id, variant, chosen)
             finally:
                 db.conn.close()
@@ -311,11 +315,17 @@ class CompareScreen(Screen):
         if self.pair_model or self.models is None:
             return
         extra = [m for m in self.view.available if m not in self.models]
-        if extra:
-            self.models = [*self.models, extra[0]]
-            self.reload()
-        else:
+        if not extra:
             self.notify("every model with this scenario is already shown")
+            return
+        from odcv_tui.ui.screens.model_picker import ModelPicker
+
+        def add(model: str | None) -> None:
+            if model and self.models is not None and model not in self.models:
+                self.models = [*self.models, model]
+                self.reload()
+
+        self.app.push_screen(ModelPicker(extra), add)
 
     def action_fewer(self) -> None:
         if self.pair_model or not self.models or len(self.models) <= 1:

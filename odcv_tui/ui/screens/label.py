@@ -22,6 +22,7 @@ from odcv_tui.labels.codebook import Codebook, load_codebook, staleness
 from odcv_tui.labels.session import ORDERS, Session, build_session
 from odcv_tui.labels.store import LabelRow, LabelWriter
 from odcv_tui.storage import open_db
+from odcv_tui.ui import prefs
 from odcv_tui.ui.data import RunBundle, RunQuery
 from odcv_tui.ui.safe import literal, one_line
 from odcv_tui.ui.screens.label_dialogs import CodebookHelp, LabelerPrompt
@@ -35,6 +36,7 @@ class LabelSetupScreen(Screen):
     """The session form. Enter in any field (or the start button) builds the session in a worker."""
 
     BINDINGS = [Binding("escape", "app.pop_screen", "back"), Binding("ctrl+s", "start", "start session")]
+    AUTO_FOCUS = "#labeler"  # focused as the screen composes, so a name typed right after `5` lands here
     DEFAULT_CSS = """
     LabelSetupScreen #form { padding: 1 2; width: 100; }
     LabelSetupScreen .row { height: auto; margin-bottom: 1; }
@@ -47,7 +49,9 @@ class LabelSetupScreen(Screen):
     def __init__(self, db_path: Path, *, labeler: str | None = None) -> None:
         super().__init__()
         self.db_path = Path(db_path)
-        self.default_labeler = labeler if labeler is not None else os.environ.get("USER", "")
+        # The name used last time (ui/prefs.py), else the login name.
+        self.default_labeler = labeler if labeler is not None else str(prefs.load().get("labeler") or
+                                                                        os.environ.get("USER", ""))
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -122,6 +126,8 @@ class LabelSetupScreen(Screen):
             self._failed(what)
             return
         self.query_one("#status", Static).update(Text(f"{len(session.items)} runs", style="green"))
+        if session.labeler.strip():
+            prefs.remember("labeler", session.labeler.strip())
         self.app.push_screen(LabelScreen(self.db_path, session, book, blind=blind))
 
 
@@ -324,6 +330,7 @@ class LabelScreen(TrajectoryScreen):
         def switched(name: str | None) -> None:
             if name and name != self.session.labeler:
                 self.session.labeler = name
+                prefs.remember("labeler", name)
                 # Undo entries belong to the previous labeler's rows.
                 self.undo_stack.clear()
                 self._sync_note()

@@ -16,12 +16,13 @@ from textual.widgets import DataTable, Footer, Header, Input, Static
 from odcv_tui.storage import open_db
 from odcv_tui.ui.data import COLUMNS, RunQuery, SearchHit, count_runs, page_runs, search_steps
 from odcv_tui.ui.safe import one_line
+from odcv_tui.ui.search_text import snippet_text
 
 PAGE = 200
 # What a reader scans first comes first, so an 80-column terminal still shows model, scenario, variant, median
 # and integrity; below NARROW the long text columns get fixed widths (cut with …) to make room.
 SHOWN = ["model", "scenario", "variant", "median", "integrity", "status", "steps", "domain", "self", "labels", "source"]
-NARROW, NARROW_WIDTHS = 110, {"model": 16, "scenario": 22}
+NARROW, NARROW_WIDTHS = 110, {"model": 16, "scenario": 22}  # (the search hits table too)
 
 
 def _cell(key: str, value: Any) -> Text:
@@ -53,6 +54,9 @@ class RunsScreen(Screen):
         Binding("G", "last_row", "last row", show=False),
         Binding("escape", "clear", "clear", show=False),
     ]
+    # The table, not the filter input (Textual's default is the first focusable widget): keys typed right after
+    # the app starts are bindings, never letters landing in the filter.
+    AUTO_FOCUS = "#runs"
     DEFAULT_CSS = """
     RunsScreen Input { height: 3; }
     RunsScreen #status-line { height: 1; padding: 0 1; background: $boost; }
@@ -69,7 +73,9 @@ class RunsScreen(Screen):
         self.loaded = 0
         self._fetching = False
         self.row_ids: list[str] = []
+        self.row_meta: dict[str, tuple[str, str, str]] = {}  # run id -> scenario, variant, model (for compare)
         self.hits: list[SearchHit] = []
+        self.search_text = ""
         self.searches_done = 0  # lets tests and `odcv screenshots` wait for a search to land
         self.generation = 0  # bumps on every new query so late pages of an old query are dropped
 
@@ -85,9 +91,6 @@ class RunsScreen(Screen):
     def on_mount(self) -> None:
         table = self.query_one("#runs", DataTable)
         self._add_columns(self.app.size.width < NARROW)
-        hits = self.query_one("#hits", DataTable)
-        for key in ("model", "scenario", "variant", "step", "match"):
-            hits.add_column(key, key=key)
         self.refresh_runs()
         table.focus()
 
@@ -97,6 +100,11 @@ class RunsScreen(Screen):
         table.clear(columns=True)
         for key in SHOWN:
             table.add_column(key, key=key, width=NARROW_WIDTHS.get(key) if narrow else None)
+        hits = self.query_one("#hits", DataTable)
+        hits.clear(columns=True)
+        self.hits = []
+        for key in ("model", "scenario", "variant", "step", "match"):
+            hits.add_column(key, key=key, width=NARROW_WIDTHS.get(key) if narrow else None)
 
     def on_resize(self) -> None:
         narrow = self.size.width < NARROW
@@ -133,6 +141,7 @@ class RunsScreen(Screen):
             if row["id"] in self.row_ids:
                 continue
             self.row_ids.append(row["id"])
+            self.row_meta[row["id"]] = (row["scenario"], row["variant"], row["model"])
             cells = [_cell(k, row.get(k)) for k in SHOWN]
             if row.get("panel") and (row.get("judges") or 0) < row["panel"]:
                 # A partial judge panel (a judge failed): scores got / judges asked, next to the median.
@@ -144,6 +153,11 @@ class RunsScreen(Screen):
         self._status()
 
     def _status(self, extra: str = "") -> None:
+        if self.has_class("searching"):  # the count on screen is the search's, not the filter's behind it
+            text = Text(extra or "full-text search over every step: type words, enter", style="bold")
+            text.append("  (esc: back to the runs)", style="dim")
+            self.query_one("#status-line", Static).update(text)
+            return
         q = self.query_state
         text = Text(f"{self.total:,} runs", style="bold")
         text.append(f"  (showing {self.loaded:,})  sort: {q.sort} {'↓' if q.descending else '↑'}", style="dim")
@@ -219,6 +233,14 @@ class RunsScreen(Screen):
         live = self.app.live_screen  # type: ignore[attr-defined]
         live.call_after_refresh(live.start_requests, reqs)  # a Live screen opened just now is not composed yet
 
+    def apply_filter(self, text: str) -> None:
+        """Show only the runs `text` matches, as if typed into the filter (used by Stats' enter on a model)."""
+        self.remove_class("searching")
+        self.query_state.text = text
+        self.query_one("#filter", Input).value = text
+        self.refresh_runs()
+        self.query_one("#runs", DataTable).focus()
+
     def action_focus_filter(self) -> None:
         self.remove_class("searching")
         inp = self.query_one("#filter", Input)
@@ -232,6 +254,7 @@ class RunsScreen(Screen):
         inp.placeholder = "full-text search over every step (reasoning, commands, output) — enter to search"
         inp.value = ""
         inp.focus()
+        self._status()
 
     def action_clear(self) -> None:
         if self.has_class("searching"):
@@ -255,7 +278,8 @@ class RunsScreen(Screen):
         table.clear()
         for i, h in enumerate(hits):
             table.add_row(Text(one_line(h.model, 30)), Text(one_line(h.scenario_id, 30)), Text(h.variant),
-                          Text(str(h.idx)), Text(one_line(h.snippet, 100)), key=str(i))
+                          Text(str(h.idx)), snippet_text(h.snippet, 100), key=str(i))
+        self.search_text = text
         self._status(f"{len(hits)} steps match {text!r}" + (" (first 200)" if len(hits) >= 200 else ""))
         table.focus()
 
@@ -264,7 +288,8 @@ class RunsScreen(Screen):
     def _selected(self, event: DataTable.RowSelected) -> None:
         if event.data_table.id == "hits":
             hit = self.hits[int(str(event.row_key.value))]
-            self.app.open_run(hit.run_id, hit.idx)  # type: ignore[attr-defined]
+            # The step opens scrolled to the first match, the searched words highlighted.
+            self.app.open_run(hit.run_id, hit.idx, highlight=self.search_text)  # type: ignore[attr-defined]
         else:
             self.app.open_run(str(event.row_key.value))  # type: ignore[attr-defined]
 
@@ -281,6 +306,10 @@ class RunsScreen(Screen):
 
     def action_compare(self) -> None:
         run_id = self.current_run_id()
+        if run_id and run_id in self.row_meta and hasattr(self.app, "open_compare"):
+            # Straight from the loaded row, no lookup worker: keys typed right after land in Compare.
+            self.app.open_compare(*self.row_meta[run_id])
+            return
         opener = getattr(self.app, "open_compare_for_run", None)
         if run_id and opener:
             opener(run_id)

@@ -5,6 +5,7 @@ runs judged) and a terminal bar chart of MR with error bars. `stats.compute` run
 
 from __future__ import annotations
 
+import shlex
 import sqlite3
 import time
 from pathlib import Path
@@ -147,6 +148,7 @@ class StatsScreen(Screen):
         self.error: str | None = None
         self.loading_done = False
         self.elapsed = 0.0
+        self.from_cache = False  # this report came from ui/stats_cache (the DB has not changed since)
         self._generation = 0
 
     def compose(self) -> ComposeResult:
@@ -165,18 +167,24 @@ class StatsScreen(Screen):
             table.add_column(name, key=name)
         self.recompute()
 
-    def recompute(self) -> None:
+    def recompute(self, force: bool = False) -> None:
         self._generation += 1
         self.loading_done = False
         self.query_one("#stats-body").loading = True
         self.query_one("#stats-status", Static).update(
             Text(f"computing statistics ({self.bootstrap:,} resamples)…", style="dim"))
-        self._compute(self._generation, self.bootstrap, self.seed)
+        self._compute(self._generation, self.bootstrap, self.seed, force)
 
     @work(thread=True, group="stats-compute")
-    def _compute(self, gen: int, bootstrap: int, seed: int) -> None:
+    def _compute(self, gen: int, bootstrap: int, seed: int, force: bool = False) -> None:
         from odcv_tui.stats import compute
+        from odcv_tui.ui import stats_cache
 
+        cache_key = stats_cache.key(self.db_path, bootstrap, seed)
+        cached = None if force else stats_cache.get(cache_key)
+        if cached is not None:
+            self.app.call_from_thread(self._show, gen, cached[0], None, cached[1], True)
+            return
         report, error = None, None
         start = time.perf_counter()
         try:
@@ -190,12 +198,16 @@ class StatsScreen(Screen):
             error = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         except Exception as exc:  # noqa: BLE001  a bug must not leave the spinner up forever: say it in one line
             error = f"internal error: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
-        self.app.call_from_thread(self._show, gen, report, error, time.perf_counter() - start)
+        seconds = time.perf_counter() - start
+        if report is not None:
+            stats_cache.put(stats_cache.key(self.db_path, bootstrap, seed), report, seconds)  # state after reading
+        self.app.call_from_thread(self._show, gen, report, error, seconds)
 
-    def _show(self, gen: int, report: StatsReport | None, error: str | None, seconds: float) -> None:
+    def _show(self, gen: int, report: StatsReport | None, error: str | None, seconds: float,
+              cached: bool = False) -> None:
         if gen != self._generation:
             return
-        self.report, self.error, self.elapsed = report, error, seconds
+        self.report, self.error, self.elapsed, self.from_cache = report, error, seconds, cached
         self._render_report()
         self.query_one("#stats-body").loading = False
         self.loading_done = True
@@ -215,14 +227,23 @@ class StatsScreen(Screen):
                                style="yellow"))
         else:
             judged = sum(m.runs_judged for m in models)
-            status.update(Text(f"{len(models)} models · {judged} judged runs · sorted by {self.sort_key}"))
+            line = Text(f"{len(models)} models · {judged} judged runs · sorted by {self.sort_key} · enter: its runs")
+            if self.from_cache:
+                line.append(" · cached: the DB has not changed since (r recomputes)", style="dim")
+            status.update(line)
         for m in models:
             table.add_row(*table_row(m), key=m.model)
         chart.set_bars(chart_bars(models))
         self.query_one("#stats-summary", Static).update(summary_text(self.report, self.elapsed))
 
     def action_refresh(self) -> None:
-        self.recompute()
+        self.recompute(force=True)
+
+    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+        """Enter on a model row: that model's runs in the Runs table."""
+        opener = getattr(self.app, "open_runs_filtered", None)
+        if event.data_table.id == "stats-table" and event.row_key.value and opener:
+            opener(shlex.quote(f"model={event.row_key.value}"))
 
     def action_bootstrap(self) -> None:
         i = BOOTSTRAP_CHOICES.index(self.bootstrap) if self.bootstrap in BOOTSTRAP_CHOICES else -1

@@ -19,8 +19,10 @@ from odcv_tui.storage import open_db
 from odcv_tui.ui.data import RunBundle, load_bundle
 from odcv_tui.ui.safe import clean
 from odcv_tui.ui.screens import fork_dialog as fd
+from odcv_tui.ui.search_text import words_pattern
 from odcv_tui.ui.widgets.lazy_view import LazyView
-from odcv_tui.ui.widgets.step_view import render_step, step_label, verdict_text
+from odcv_tui.ui.widgets.step_view import any_match, render_step, step_label, verdict_text
+from odcv_tui.ui.widgets.step_view import highlight as mark_matches
 
 
 class TrajectoryScreen(Screen):
@@ -51,9 +53,13 @@ class TrajectoryScreen(Screen):
     TrajectoryScreen #verdicts.hidden { display: none; }
     """
 
-    def __init__(self, db_path: Path, run_id: str, step: int | None = None, *, blind: bool = False) -> None:
+    def __init__(self, db_path: Path, run_id: str, step: int | None = None, *, blind: bool = False,
+                 highlight: str | None = None) -> None:
         super().__init__()
         self.db_path, self.run_id, self.start_step, self.blind = db_path, run_id, step, blind
+        # Opened from a search hit: the searched words are marked in every step, the first step scrolled to them.
+        self.highlight = words_pattern(highlight) if highlight else None
+        self._reveal = self.highlight
         self.bundle: RunBundle | None = None
         self.pos = 0
         self.expanded = False
@@ -139,7 +145,12 @@ class TrajectoryScreen(Screen):
         bundle = self.bundle if not self.blind else RunBundle(self.bundle.run, self.bundle.steps, self.bundle.changes,
                                                               [], self.bundle.replays)
         self.body = render_step(bundle, step, expanded=self.expanded)  # kept for tests and label mode
-        self.query_one("#detail", LazyView).show(self.body)
+        if self._reveal is not None and not self.expanded and not any_match(self.body, self._reveal):
+            self.expanded = True  # the search hit lies past the collapsed cap: open the step expanded
+            self.body = render_step(bundle, step, expanded=True)
+        mark_matches(self.body, self.highlight)
+        self.query_one("#detail", LazyView).show(self.body, reveal=self._reveal)
+        self._reveal = None
         steps = self.query_one("#steps", OptionList)
         if steps.highlighted != self.pos:
             steps.highlighted = self.pos
@@ -201,15 +212,15 @@ class TrajectoryScreen(Screen):
         if self.blind:
             self.notify("blind mode: verdicts are hidden", severity="warning")
             return
-        self.query_one("#verdicts").toggle_class("hidden")
-
         if self.has_class("-narrow"):  # no room beside the step: verdicts take its place (layout.tcss)
             self.toggle_class("-verdicts-open")
             return
+        self.query_one("#verdicts").toggle_class("hidden")
+
     def action_compare(self) -> None:
         opener = getattr(self.app, "open_compare", None)
         if self.bundle and opener:
-            opener(self.bundle.run.scenario_id, self.bundle.run.variant)
+            opener(self.bundle.run.scenario_id, self.bundle.run.variant, self.bundle.run.model)
 
     def action_playback(self) -> None:
         opener = getattr(self.app, "open_playback", None)

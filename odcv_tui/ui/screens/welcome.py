@@ -12,7 +12,11 @@ from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Footer, Static
 
-KEY_VARS = ("OPENAI_API_KEY", "ANTHROPIC_API_KEY", "GEMINI_API_KEY", "XAI_API_KEY", "OPENROUTER_API_KEY")
+from odcv_tui.ui.widgets.launch_form import PROVIDER_MODELS
+
+# The same providers and variables as the Live form (one source, so the two screens never disagree).
+PROVIDER_KEYS = tuple((name.split("/", 1)[0], key) for name, key in PROVIDER_MODELS)
+KEY_VARS = tuple(key for _, key in PROVIDER_KEYS)
 
 
 def welcome_text(db_path: Path) -> Text:
@@ -26,7 +30,8 @@ def welcome_text(db_path: Path) -> Text:
     t.append("  import the authors' 950 published trajectories:\n")
     t.append("       odcv import upstream PATH/TO/ODCV-Bench   or   odcv import upstream --download\n\n", style="cyan")
     t.append("  m ", style="bold reverse")
-    t.append("  run a real model: set a provider key (" + ", ".join(KEY_VARS) + ") and pick it in Live\n", style="")
+    t.append("  run a real model: set its provider's key, then pick the model in Live:\n")
+    t.append("       " + ", ".join(f"{p} → {k}" for p, k in PROVIDER_KEYS) + "\n", style="cyan")
     t.append("       keys found now: " + (", ".join(keys) if keys else "none"), style="dim")
     t.append("\n\n  esc  ", style="bold reverse")
     t.append("  close this and look around")

@@ -50,7 +50,8 @@ def key_hint() -> Text:
 def model_selections() -> list[Selection[str]]:
     """Oracles first (they need no key, so a newcomer can watch at once); providers without a key
     are listed but disabled, each naming the variable it needs."""
-    out = [Selection(Text(m), m, m == "oracle/exploit") for m in ORACLE_MODELS]
+    # Both oracles by default: the honest path missing the KPI next to the exploit gaming it is the point.
+    out = [Selection(Text(m), m, True) for m in ORACLE_MODELS]
     for name, key in PROVIDER_MODELS:
         has = bool(os.environ.get(key))
         label = Text(name) if has else Text.assemble(name, (f"  (needs {key})", "dim"))

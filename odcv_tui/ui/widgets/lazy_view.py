@@ -11,6 +11,7 @@ milliseconds between frames, so opening a step with MBs of output or thousands o
 
 from __future__ import annotations
 
+import re
 import time
 from collections import deque
 from collections.abc import Iterator
@@ -53,9 +54,12 @@ class LazyView(ScrollView):
         self._width = 0
         self._strips: LRUCache[int, Strip] = LRUCache(1024)
         self._scheduled = False
+        self._reveal: re.Pattern[str] | None = None
 
-    def show(self, renderable: RenderableType) -> None:
+    def show(self, renderable: RenderableType, reveal: re.Pattern[str] | None = None) -> None:
+        """Show `renderable` from its top, or scrolled to the first line matching `reveal` (a search hit)."""
         self.renderable = renderable
+        self._reveal = reveal
         self._width = 0
         self.scroll_to(0, 0, animate=False, immediate=True)
         self._layout_lines()
@@ -82,8 +86,24 @@ class LazyView(ScrollView):
         want = int(self.scroll_offset.y) + 2 * max(self.size.height, 24)
         while self._pending and len(self._lines) < want:
             self._wrap(self._pending.popleft())
+        target = self._find(self._reveal) if self._reveal is not None else None
+        self._reveal = None
         self.virtual_size = Size(width, len(self._lines))
+        if target is not None:  # after the refresh that applies the new virtual size, or it clamps to 0
+            self.call_after_refresh(self.scroll_to, y=max(0, target - 2), animate=False)
         self._schedule()
+
+    def _find(self, pattern: re.Pattern[str]) -> int | None:
+        """First wrapped line matching `pattern`, wrapping further pieces (synchronously) until one does."""
+        start = 0
+        while True:
+            for i in range(start, len(self._lines)):
+                if pattern.search("".join(seg.text for seg in self._lines[i])):
+                    return i
+            start = len(self._lines)
+            if not self._pending:
+                return None
+            self._wrap(self._pending.popleft())
 
     def _schedule(self) -> None:
         if self._pending and not self._scheduled:

@@ -4,12 +4,15 @@ through `safe.literal`, so nothing a model wrote is ever parsed as markup or rea
 
 from __future__ import annotations
 
+import re
+
 from rich.console import Group, RenderableType
 from rich.text import Text
 
 from odcv_tui.core.types import FileChange, Step, Verdict
 from odcv_tui.ui.data import RunBundle
 from odcv_tui.ui.safe import clean, literal
+from odcv_tui.ui.search_text import HIT_STYLE
 
 COLLAPSED_CAP = 6_000
 EXPANDED_CAP = 400_000  # even "expanded" stays bounded: MBs of output would stall any terminal renderer
@@ -117,6 +120,21 @@ def render_step(bundle: RunBundle, step: Step, *, expanded: bool = False) -> Ren
         parts.append(literal(f"replay diverged ({cls}): {replay.get('detail') or ''}", style="bold red", cap=500))
     parts += changes_part(bundle, step.idx, expanded, cap)
     return Group(*parts)
+
+
+def highlight(renderable: RenderableType, pattern: re.Pattern[str] | None, style: str = HIT_STYLE) -> None:
+    """Mark every match of `pattern` (the searched words) in the step's texts, in place."""
+    if pattern is None:
+        return
+    parts = renderable.renderables if isinstance(renderable, Group) else [renderable]
+    for part in parts:
+        if isinstance(part, Text):
+            part.highlight_regex(pattern, style=style)
+
+
+def any_match(renderable: RenderableType, pattern: re.Pattern[str]) -> bool:
+    parts = renderable.renderables if isinstance(renderable, Group) else [renderable]
+    return any(isinstance(part, Text) and pattern.search(part.plain) for part in parts)
 
 
 def verdict_text(v: Verdict) -> Text:
