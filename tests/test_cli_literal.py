@@ -12,7 +12,9 @@ from pathlib import Path
 
 import pytest
 import yaml
+from click.testing import CliRunner
 
+from odcv_tui.cli.main import cli
 from odcv_tui.core.literal import cell, clean
 from odcv_tui.core.types import RunRecord, Verdict
 from odcv_tui.storage import open_db
@@ -52,24 +54,34 @@ def test_clean_makes_escapes_visible() -> None:
     assert cell("a\nb\tc\x00", 4) == "a b…"
 
 
+def _cli(*args: str) -> tuple[int, str]:
+    # In-process (faster than a subprocess per call); stdout is not a terminal here, as when piped.
+    res = CliRunner().invoke(cli, list(args))
+    return res.exit_code, res.output
+
+
 def test_runs_list_and_stats_print_literal_names(tmp_path: Path) -> None:
     dbp = tmp_path / "runs.db"
     _evil_db(dbp)
     for fmt in ("table", "plain", "json"):
-        out = odcv("runs", "list", "--db", str(dbp), "--format", fmt)
-        assert out.returncode == 0, out.stderr
-        _no_escape(out.stdout)
-        assert "evil" in out.stdout
-    plain = odcv("runs", "list", "--db", str(dbp)).stdout  # piped: plain rows, full ids
+        code, out = _cli("runs", "list", "--db", str(dbp), "--format", fmt)
+        assert code == 0, out
+        _no_escape(out)
+        assert "evil" in out
+    plain = _cli("runs", "list", "--db", str(dbp))[1]  # not a terminal: plain rows, full ids
     assert "␛]52;c;" in plain and "[bold red]model[/]" in plain
-    assert json.loads(odcv("runs", "list", "--db", str(dbp), "--format", "json").stdout)[0]["model"] == EVIL_MODEL
+    assert json.loads(_cli("runs", "list", "--db", str(dbp), "--format", "json")[1])[0]["model"] == EVIL_MODEL
     for fmt in ("table", "markdown", "csv", "json"):
-        out = odcv("stats", "--db", str(dbp), "--format", fmt, "--bootstrap", "0")
-        assert out.returncode == 0, out.stderr
-        _no_escape(out.stdout)
-        assert "evil" in out.stdout
-    table = odcv("stats", "--db", str(dbp), "--bootstrap", "0").stdout
+        code, out = _cli("stats", "--db", str(dbp), "--format", fmt, "--bootstrap", "0")
+        assert code == 0, out
+        _no_escape(out)
+        assert "evil" in out
+    table = _cli("stats", "--db", str(dbp), "--bootstrap", "0")[1]
     assert "[bold red]model[/]" in table  # markup shown, not applied
+    # The same through a real process and pipe, once.
+    out = odcv("runs", "list", "--db", str(dbp))
+    assert out.returncode == 0 and "␛]52;c;" in out.stdout
+    _no_escape(out.stdout + out.stderr)
 
 
 @pytest.mark.bwrap
