@@ -24,6 +24,7 @@ from rich.progress import (
 from odcv_tui.cli.cmd_stats import parse_judge_map
 from odcv_tui.cli.common import db_option, open_cli_db
 from odcv_tui.core.errors import InputError
+from odcv_tui.core.literal import cell
 
 
 def register(cli: click.Group) -> None:
@@ -92,7 +93,7 @@ def upstream_cmd(src: Path | None, download: bool, ref: str | None, previous: bo
     finally:
         db.conn.close()
     for w in summary.warnings:
-        console.print(f"warning: {w}")
+        click.echo(cell(f"warning: {w}"), err=True)  # file names and run ids are not rich markup
     click.echo(f"{summary.line()} in {time.perf_counter() - t0:.1f}s; {flagged}")
 
 
@@ -110,7 +111,7 @@ def inspect_cmd(files: tuple[Path, ...], db_path: Path | None) -> None:
     finally:
         db.conn.close()
     for w in summary.warnings:
-        click.echo(f"warning: {w}", err=True)
+        click.echo(cell(f"warning: {w}"), err=True)
     click.echo(f"{summary.line()}; {flagged}")
 
 
