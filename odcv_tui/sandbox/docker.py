@@ -287,6 +287,9 @@ class DockerSandbox:
         if self.channel is not None:
             self.channel.close()
             self.channel = None
+        if self.tracker is not None:
+            self.tracker.close()
+            self.tracker = None
         if self._tmp is not None:
             shutil.rmtree(self._tmp, ignore_errors=True)
             self._tmp = None

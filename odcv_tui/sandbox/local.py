@@ -195,6 +195,9 @@ class LocalSandbox:
         if self.cgroup is not None:
             self.cgroup.destroy()
             self.cgroup = None
+        if self.tracker is not None:
+            self.tracker.close()
+            self.tracker = None
         remove_run_dir(self.dir)
         with _live_lock:
             _live.pop(str(self.dir), None)

@@ -6,7 +6,7 @@ Overlay's on-disk format: a file or symlink in upper replaces the lower one; a 0
 whiteout (path deleted); a directory with xattr trusted.overlay.opaque=y hides everything below it in the
 lower layers. Contents are hashed in chunks (bounded memory) and only when a file's (inode, size, mtime,
 ctime) moved: ctime cannot be set from inside the sandbox, so `touch -d @old` after a same-size edit is
-still caught. Small files' contents are kept in a per-run blob store on disk so the next change can be
+still caught. Small files' contents are kept in a per-run pack file on disk so the next change can be
 diffed against them. Names are raw bytes throughout and shown through `show_path` (injective escaping).
 """
 
@@ -59,6 +59,8 @@ def _sha_file(fd: int, keep: bool) -> tuple[str, bytes | None]:
         h.update(chunk)
         if kept is not None:
             kept += chunk
+        if len(chunk) < 1 << 20:  # a short read of a regular file is its end: spare the extra syscall
+            break
     return h.hexdigest(), bytes(kept) if kept is not None else None
 
 
@@ -66,12 +68,14 @@ class OverlayTracker:
     def __init__(self, upper: Path, lowers: list[Path], blobs: Path) -> None:
         self.upper, self.lowers, self.blobs = os.fsencode(upper), [os.fsencode(p) for p in lowers], blobs
         blobs.mkdir(parents=True, exist_ok=True)
+        self._pack = open(blobs / "pack", "w+b")  # noqa: SIM115 - lives as long as the tracker
+        self._index: dict[str, tuple[int, int]] = {}  # sha256 -> (offset, length) in the pack
         self._stamps: dict[bytes, tuple[int, FileMeta, str]] = {}  # raw path -> (stat key, meta, shown path)
         self._step_blobs = MAX_STEP_FILES
         self._expanded: dict[bytes, list[bytes]] = {}
         self._lower_metas: dict[bytes, FileMeta | None] = {}
         self.raw: dict[str, bytes] = {}  # shown path -> raw bytes
-        self._blob_budget, self._blob_count = MAX_BLOB_BYTES, 0
+        self._blob_budget = MAX_BLOB_BYTES
 
     # ---- state ---------------------------------------------------------------------------------------
     def state(self) -> FileState:
@@ -153,17 +157,27 @@ class OverlayTracker:
         return meta
 
     def _store(self, data: bytes, digest: str | None = None) -> str:
-        """Keep `data` for diffing its next change, within the run's blob budget (past it, later diffs of
-        that file say "diff omitted")."""
+        """Keep `data` for diffing its next change, within the run's budget (past it, later diffs of that
+        file say "diff omitted"). One append-only pack file: creating a file per blob cost more than hashing."""
         digest = digest or hashlib.sha256(data).hexdigest()
-        blob = self.blobs / digest
-        if self._blob_budget >= len(data) and self._blob_count < MAX_BLOBS and self._step_blobs > 0 \
-                and not blob.exists():
-            blob.write_bytes(data)
+        if digest not in self._index and self._blob_budget >= len(data) and len(self._index) < MAX_BLOBS \
+                and self._step_blobs > 0:
+            self._pack.seek(0, os.SEEK_END)
+            self._index[digest] = (self._pack.tell(), len(data))
+            self._pack.write(data)
             self._blob_budget -= len(data)
-            self._blob_count += 1
             self._step_blobs -= 1
         return digest
+
+    def _blob(self, digest: str) -> bytes | None:
+        where = self._index.get(digest)
+        if where is None:
+            return None
+        self._pack.flush()
+        return os.pread(self._pack.fileno(), where[1], where[0])
+
+    def close(self) -> None:
+        self._pack.close()
 
     # ---- lower layers (read-only, ours; still never follow a symlink on the host) --------------------
     def _lower_path(self, rel: bytes) -> tuple[bytes, os.stat_result] | None:
@@ -255,8 +269,7 @@ class OverlayTracker:
     def _content(self, shown: str, meta: FileMeta, from_lower: bool) -> bytes | None:
         if from_lower:
             return self._lower_content(self.raw.get(shown, os.fsencode(shown)))
-        blob = self.blobs / meta.sha if meta.sha else None
-        return blob.read_bytes() if blob is not None and blob.is_file() else None
+        return self._blob(meta.sha) if meta.sha else None
 
     def changes(self, prev: FileState, cur: FileState, run_id: str, step_idx: int,
                 scenario: Scenario | None) -> list[FileChange]:
