@@ -28,6 +28,10 @@ def test_screenshots_of_every_screen(mini_scenario, tmp_path: Path) -> None:  # 
     assert names == ["compare", "live", "runs", "search", "stats", "trajectory", "welcome"]
     assert "FLAGGED" in (out / "trajectory.svg").read_text().replace("&#160;", " ")
     assert "oracle/exploit" in (out / "runs.svg").read_text()
+    # The welcome screen names the DB a newcomer would see, never an internal path, and leaves nothing behind.
+    welcome = (out / "welcome.svg").read_text().replace("&#160;", " ")
+    assert "runs.db holds no runs yet" in welcome and ".empty-for-welcome" not in welcome
+    assert sorted(p.name for p in out.iterdir()) == [f"{n}.svg" for n in names]
     import sqlite3
 
     assert sqlite3.connect(db).execute("SELECT count(*) FROM labels").fetchone()[0] == 0

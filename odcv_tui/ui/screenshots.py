@@ -108,6 +108,7 @@ async def shoot_all(db: Path, out: Path, *, exploit_run: str | None, compare: tu
             empty = OdcvApp(Path("runs.db"))
             async with empty.run_test(size=SIZE) as pilot:
                 await _until(pilot, lambda: _name(empty) == "WelcomeScreen", "the welcome screen")
+                await pilot.pause(0.3)  # pushed from a worker: let it paint before the shot
                 save(empty, "welcome")
         finally:
             os.chdir(cwd)
