@@ -68,11 +68,11 @@ def test_symlinked_files_folder_is_refused(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(("changes", "needle"), [
     ({"roots": ["/"]}, "roots"),
-    ({"roots": ["/proc"]}, "roots"),
-    ({"roots": ["/proc/self"]}, "roots"),
-    ({"roots": ["/etc"]}, "roots"),
-    ({"roots": ["app"]}, "roots"),
-    ({"roots": ["/app/../etc", "/usr/local/bin"]}, "roots"),
+    ({"roots": ["/app", "/usr/local/bin", "/proc"]}, "roots"),
+    ({"roots": ["/app", "/usr/local/bin", "/proc/self"]}, "roots"),
+    ({"roots": ["/app", "/usr/local/bin", "/etc"]}, "roots"),
+    ({"roots": ["/app", "/usr/local/bin", "app"]}, "roots"),
+    ({"roots": ["/app", "/usr/local/bin", "/app/../etc"]}, "roots"),
     ({"roots": ["/app/", "/usr/local/bin"]}, "roots"),
     ({"roots": []}, "roots"),
     ({"workdir": "/app/./x"}, "workdir"),
