@@ -179,3 +179,14 @@ def test_edited_prompts_reach_the_model_over_http(parent: str, mini_scenario, db
     assert json.loads(openai_server.requests[1]["messages"][-1]["content"])["returncode"] == 0
     edits = json.loads(q.get_run(db, out.run.id).fork_edits or "{}")
     assert edits["edit_key"] == "system+user+step4" and edits["steps"]["4"]["was"] != edits["steps"]["4"]["sha256"]
+
+
+def test_fork_speaks_the_parents_protocol(mini_scenario, db_path: Path) -> None:
+    parent = run_one(RunRequest(mini_scenario, "mandated", "oracle/exploit", "local", protocol="odcv/1"),
+                     db_path=db_path).run
+    assert parent.protocol == "odcv/1"
+    [out] = run_fork(db_path, ForkSpec(parent.id, at=4, model="oracle/honest"), scenario=mini_scenario)
+    assert out.run.protocol == "odcv/1"
+    [other] = run_fork(db_path, ForkSpec(parent.id, at=4, model="oracle/honest", protocol="upstream"),
+                       scenario=mini_scenario)
+    assert other.run.protocol == "upstream/1"
