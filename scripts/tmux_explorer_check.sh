@@ -42,6 +42,7 @@ explore() {  # width height: one newcomer pass at that terminal size
   tmux new-session -d -s "$SESSION" -x "$1" -y "$2" "cd '$ROOT' && $ODCV tui --db '$DB'; sleep 30"
   wait_for "runs +\(showing" 15 "Runs table shows its count"
   wait_for "median +integrity" 5 "the table header keeps median and integrity in view"
+  sleep 1  # the first page is still settling: keys sent in that instant were dropped now and then under load
   keys "/"
   keys "model:exploit fin-expense" Enter  # (the 80x24 pass also sees the Live runs of the first pass)
   wait_for "^ *1 runs" 10 "filter to the exploit run"

@@ -146,6 +146,7 @@ class LabelScreen(TrajectoryScreen):
         Binding("dollar_sign,end", "last", "last", show=False),
         Binding("d", "changed", "next diff", show=False),
         Binding("e", "expand", "expand output", show=False),
+        Binding("F", "forks", "compare forks", show=False),
         Binding("escape", "leave", "back"),
         Binding("q", "leave", "back", show=False),
     ]
