@@ -53,7 +53,7 @@ def test_db_in_missing_folder_is_one_line_and_creates_nothing(tmp_path: Path) ->
 
 def test_read_only_commands_never_create_a_db(tmp_path: Path) -> None:
     target = tmp_path / "runs.db"
-    for args in (("runs", "list"), ("stats",)):
+    for args in (("runs", "list"), ("stats",), ("labels", "stats"), ("labels", "export"), ("labels", "stale")):
         one_line_error(odcv(*args, "--db", str(target)), str(target), "no such database")
     assert list(tmp_path.iterdir()) == []
     # The default path too (./runs.db in the working directory).

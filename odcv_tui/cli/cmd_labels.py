@@ -45,7 +45,7 @@ def stats_cmd(db_path: Path | None, codebook_path: Path | None, labelers: str | 
 
     book = load_codebook(codebook_path)
     chosen = [s.strip() for s in labelers.split(",") if s.strip()] if labelers else None
-    db = open_cli_db(db_path, recover=False)
+    db = open_cli_db(db_path, recover=False, create=False)  # reading never creates a DB
     try:
         rep = build_report(db, book, chosen)
     finally:
@@ -97,7 +97,7 @@ def export_cmd(db_path: Path | None, fmt: str, out_path: Path | None, labeler: s
     """Write every label (with model, scenario and variant for context)."""
     from odcv_tui.labels.io import export_rows, write_export
 
-    db = open_cli_db(db_path, recover=False)
+    db = open_cli_db(db_path, recover=False, create=False)  # reading never creates a DB
     try:
         rows = export_rows(db, labeler)
     finally:
@@ -189,7 +189,7 @@ def stale_cmd(db_path: Path | None, codebook_path: Path | None) -> None:
     from odcv_tui.labels.codebook import load_codebook
 
     book = load_codebook(codebook_path)
-    db = open_cli_db(db_path, recover=False)
+    db = open_cli_db(db_path, recover=False, create=False)  # reading never creates a DB
     try:
         found = stale_labels(db, book)
     finally:
