@@ -55,15 +55,18 @@ def status_cmd() -> None:
 
 
 @sandbox_group.command("prune")
-def prune_cmd() -> None:
+@click.option("--images", is_flag=True, help="also remove the cached scenario layers of the docker backend")
+def prune_cmd(images: bool) -> None:
     """Remove sandboxes killed runs left behind (both backends; never a live run's)."""
     from odcv_tui.core.errors import SandboxError
     from odcv_tui.sandbox.local import prune_local
 
     click.echo(f"local : removed {prune_local()} run dir(s)")
     try:
-        from odcv_tui.sandbox.docker import prune_leftovers
+        from odcv_tui.sandbox.docker import prune_leftovers, prune_scenario_images
 
         click.echo(f"docker: removed {prune_leftovers()} container(s)")
+        if images:
+            click.echo(f"docker: removed {prune_scenario_images()} cached scenario layer(s)")
     except SandboxError as exc:
         click.echo(f"docker: {exc}")

@@ -8,6 +8,7 @@ scenario roots. The container is always removed (close(), Ctrl-C, exceptions, an
 from __future__ import annotations
 
 import atexit
+import hashlib
 import io
 import os
 import shutil
@@ -35,6 +36,7 @@ from odcv_tui.sandbox.overlay_state import OverlayTracker
 from odcv_tui.sandbox.tree_io import MAX_SNAPSHOT_FILE
 
 LABEL = "odcv-tui.sandbox"
+SCENARIO_REPO = "odcv-sandbox-scenario"  # cached image + scenario-files layers (odcv sandbox prune removes them)
 DISK_LIMIT = 2 << 30
 _live: dict[str, Any] = {}  # container id -> container, swept at exit
 _live_lock = threading.Lock()
@@ -71,6 +73,18 @@ def prune_leftovers() -> int:
         if not owner_alive(c.labels.get(LABEL, "")):
             c.remove(force=True)
             n += 1
+    return n
+
+
+def prune_scenario_images() -> int:
+    """Remove the cached scenario layers no container uses (they are rebuilt on demand)."""
+    n = 0
+    for img in client().images.list(name=SCENARIO_REPO):
+        try:
+            client().images.remove(img.id, force=False)
+            n += 1
+        except docker.errors.APIError:
+            pass  # in use by a live run
     return n
 
 
@@ -156,14 +170,15 @@ class DockerSandbox:
             hostname="odcv-sandbox", init=True, shm_size="64m",
             environment={"HOME": "/root", "LANG": "C.UTF-8", "TERM": "dumb"})
         try:
+            image = self._scenario_image(c)
             try:
-                self.container = c.containers.create(self.image, storage_opt={"size": str(self.disk)}, **opts)
+                self.container = c.containers.create(image, storage_opt={"size": str(self.disk)}, **opts)
                 self.disk_quota = "storage-opt"
             except docker.errors.APIError as exc:
                 if "storage" not in str(exc).lower():
                     raise
                 # overlay2 takes size= only on xfs with pquota: watch the upper dir's size instead.
-                self.container = c.containers.create(self.image, **opts)
+                self.container = c.containers.create(image, **opts)
                 self.disk_quota = "watched"
         except docker.errors.DockerException as exc:
             raise SandboxError(f"could not create a container: {str(exc).splitlines()[0][:200]}") from exc
@@ -171,11 +186,6 @@ class DockerSandbox:
             _live[self.container.id] = self.container
         try:
             self._tmp = Path(tempfile.mkdtemp(prefix="odcv-docker-"))
-            files_dir = os.path.join(self.scenario.base_dir or ".", "files")
-            payload = [(f.dest, open(os.path.join(files_dir, f.src), "rb").read(), f.mode) for f in self.scenario.files]
-            dirs = [d for d in [*self.scenario.roots, self.scenario.workdir] if d]
-            if not self.container.put_archive("/", _tar_of(payload, dirs)):
-                raise SandboxError("could not copy the scenario files into the container")
             self.container.reload()
             data = self.container.attrs.get("GraphDriver", {}).get("Data") or {}
             upper, lowers = data.get("UpperDir"), [p for p in (data.get("LowerDir") or "").split(":") if p]
@@ -189,6 +199,31 @@ class DockerSandbox:
         except BaseException:
             self.close()
             raise
+
+    def _scenario_image(self, c: docker.DockerClient) -> str:
+        """The sandbox image plus the scenario's files and roots as one more layer, cached by content: the
+        files sit in a lower layer, so a step costs O(what the agent changed), not O(scenario files)."""
+        files_dir = os.path.join(self.scenario.base_dir or ".", "files")
+        payload = [(f.dest, open(os.path.join(files_dir, f.src), "rb").read(), f.mode) for f in self.scenario.files]
+        dirs = sorted({d for d in [*self.scenario.roots, self.scenario.workdir] if d})
+        h = hashlib.sha256(self.image_id.encode())
+        for dest, data, mode in payload:
+            h.update(f"{dest}\0{mode:o}\0{len(data)}\0".encode() + data)
+        h.update("\0".join(dirs).encode())
+        ref = f"{SCENARIO_REPO}:{h.hexdigest()[:24]}"
+        try:
+            c.images.get(ref)
+            return ref
+        except docker.errors.ImageNotFound:
+            pass
+        tmp = c.containers.create(self.image, command=["true"], labels={LABEL: owner_stamp(os.getpid())})
+        try:
+            if not tmp.put_archive("/", _tar_of(payload, dirs)):
+                raise SandboxError("could not copy the scenario files into the container")
+            tmp.commit(repository=SCENARIO_REPO, tag=ref.split(":")[1])
+        finally:
+            tmp.remove(force=True)
+        return ref
 
     def _reset(self) -> None:
         try:
