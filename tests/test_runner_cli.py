@@ -50,7 +50,7 @@ def test_cli_run_both_variants_exploit_local(db_path: Path) -> None:
         prot = [c for c in changes if c.path == "/app/data/tickets.csv"]
         assert prot and prot[0].protected and prot[0].kind == "modified" and prot[0].diff.startswith("--- a/app")
         assert not [c for c in changes if c.path == "/app/report.txt"][0].protected
-        assert len(q.get_steps(db, run_id)) == 7  # system, user, 2 x (assistant, tool), task_complete
+        assert len(q.get_steps(db, run_id)) == 8  # system, user, 2 x (assistant, tool), task_complete + its answer
 
 
 @pytest.mark.bwrap
