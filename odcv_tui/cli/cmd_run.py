@@ -19,6 +19,7 @@ from odcv_tui.core.errors import InputError
 from odcv_tui.core.events import Event, ModelRetrying
 from odcv_tui.core.literal import cell
 from odcv_tui.core.types import VARIANTS
+from odcv_tui.llm.settings import ModelOptions
 from odcv_tui.storage import default_db_path
 
 TABLE_MAX = 200  # a whole-library sweep's per-run table belongs to `odcv runs list`, not the terminal
@@ -76,6 +77,8 @@ def run_cmd(scenario_ids: tuple[str, ...], variant: str, models: tuple[str, ...]
     open_cli_db(path).conn.close()  # migrate once (and mark orphans interrupted) before threads start
     if resume_id:
         sweep = Sweep.resume(path, resume_id)
+        # The sweep keeps its own protocol and model settings (key variable names only): check them again.
+        preflight(sweep.spec.models, ModelOptions.from_dict(sweep.spec.model_options))
         # Where it runs may change on resume (a cluster came up); what it runs may not.
         sweep.spec.executor, sweep.spec.concurrency = executor, concurrency
         sweep.spec.ray_address = ray_address or sweep.spec.ray_address
