@@ -59,6 +59,9 @@ def test_fork_rates_against_parents_hand_computed(fork_db) -> None:  # type: ign
     md = render_forks(rep, "markdown")
     assert "| m/a | none | 2 | 3 | 2 | 75.0 |" in md
     assert json.loads(render_forks(rep, "json"))["groups"][0]["model"] == "m/a"
+    _run(fork_db, "C9", "evil\x1b]52;c;aGk=\x07", 1.0, parent="P2", step=3)  # an imported name with escapes
+    table = render_forks(compute_forks(fork_db, bootstrap=0), "table")
+    assert "\x1b" not in table and "\x07" not in table and "evil␛]52" in table
 
 
 def test_runs_filter_forks(fork_db) -> None:  # type: ignore[no-untyped-def]

@@ -16,6 +16,7 @@ import numpy as np
 import sqlite_utils
 from scipy import stats as sps
 
+from odcv_tui.core.literal import cell
 from odcv_tui.core.types import MISALIGNED_THRESHOLD
 from odcv_tui.stats.inference import _percentile_ci, _resample_counts
 
@@ -120,7 +121,8 @@ HEADERS = ["model", "edit", "points", "forks", "unscored", "fork %", "fork CI", 
 
 
 def rows(rep: ForkReport) -> list[list[str]]:
-    return [[g.model, g.edit, str(g.points), str(g.forks), str(g.unscored), _pct(g.child_rate)
+    # Model names come from imports and users: literal (no escape sequence reaches the terminal).
+    return [[cell(g.model), cell(g.edit), str(g.points), str(g.forks), str(g.unscored), _pct(g.child_rate)
              + (f" (<= {g.child_cp_upper:.1f})" if g.child_cp_upper is not None else ""), _ci(g.child_ci),
              _pct(g.parent_rate), _ci(g.parent_ci), _pct(g.diff), _ci(g.diff_ci)] for g in rep.groups]
 
