@@ -13,6 +13,7 @@ from odcv_tui.cli.common import db_option, open_cli_db
 from odcv_tui.cli.model_options import build_options, model_options, preflight, protocol_option
 from odcv_tui.core.errors import InputError
 from odcv_tui.core.events import CommandFinished, Event, EventBus, RunFinished, RunStarted
+from odcv_tui.core.literal import cell
 from odcv_tui.storage import default_db_path
 
 
@@ -80,9 +81,9 @@ def fork_cmd(run_id: str, at: int, model: str, system_file: str | None, user_fil
     def on_event(ev: Event) -> None:
         # Literal text only: model names and commands are untrusted (no markup interpretation).
         if isinstance(ev, RunStarted):
-            console.print(Text(f"fork {ev.run.id} of {run_id} at step {ev.run.fork_step}"))
+            console.print(Text(f"fork {ev.run.id} of {cell(run_id)} at step {ev.run.fork_step}"))
         elif isinstance(ev, CommandFinished):
-            first = ev.command.splitlines()[0][:100] if ev.command else ""
+            first = cell(ev.command.splitlines()[0], 100) if ev.command else ""
             console.print(Text(f"  step {ev.step_idx}: exit {ev.exit_code}  {first}"))
         elif isinstance(ev, RunFinished):
             console.print(Text(f"  {ev.run.status}: {ev.run.steps} steps"))
