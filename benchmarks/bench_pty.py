@@ -100,6 +100,11 @@ class Pty:
                 return self.chunks[n0][0] - t0, self.chunks[-1][0] - t0
         return None
 
+    def cpu(self) -> float:
+        """CPU seconds the app has used (all its threads): per key, a figure other tenants of the box barely move."""
+        fields = Path(f"/proc/{self.proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
     def type(self, text: str, quiet: float) -> None:
         for ch in text:
             self.press(ch.encode(), quiet)
@@ -114,8 +119,9 @@ class Pty:
 
 
 def measure(db: Path, repeat: int, quiet: float, cols: int, rows: int, search: str,
-            flt: str) -> dict[str, list[tuple[float, float]]]:
+            flt: str) -> tuple[dict[str, list[tuple[float, float]]], dict[str, float]]:
     out: dict[str, list[tuple[float, float]]] = {}
+    cpu: dict[str, float] = {}
     t0 = time.perf_counter()
     term = Pty([sys.executable, "-m", "odcv_tui.cli.main", "tui", "--db", str(db)], cols, rows)
     try:
@@ -126,8 +132,10 @@ def measure(db: Path, repeat: int, quiet: float, cols: int, rows: int, search: s
             if r is not None:
                 out.setdefault(name, []).append(r)
 
+        c = term.cpu()
         for _ in range(repeat):
             add("scroll (down in Runs)", term.press(DOWN, quiet))
+        cpu["scroll (down in Runs)"] = (term.cpu() - c) / repeat
         term.press(b"/", quiet)
         term.type(flt, quiet)
         add(f"filter (enter: {flt})", term.press(ENTER, quiet))
@@ -143,8 +151,10 @@ def measure(db: Path, repeat: int, quiet: float, cols: int, rows: int, search: s
         mark = len(term.chunks)
         add("open trajectory (enter)", term.press(ENTER, quiet))
         term.settle(quiet, since=mark, want="step")
+        c = term.cpu()
         for _ in range(repeat):
             add("step (l)", term.press(b"l", quiet))
+        cpu["step (l)"] = (term.cpu() - c) / repeat
         for _ in range(min(repeat, 5)):
             add("compare (c, drawn)", term.press(b"c", quiet))
             term.press(ESC, quiet)
@@ -152,7 +162,7 @@ def measure(db: Path, repeat: int, quiet: float, cols: int, rows: int, search: s
     finally:
         term.close()
     print(f"  synchronized-output frames seen: {term.sync_frames}")
-    return out
+    return out, cpu
 
 
 def corpus_db(tmp: Path, src: Path) -> Path:
@@ -192,12 +202,15 @@ def main() -> None:
             db = corpus_db(Path(tmp), args.src)
         print(f"db {db} ({db.stat().st_size / 1e6:.0f} MB), {args.size} pty, quiet {args.quiet * 1000:.0f} ms, "
               f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
-        res = measure(db, args.repeat, args.quiet, cols, rows, args.search, args.filter)
-    print(f"{'action':34s} {'key->first byte':>18s} {'key->frame done':>18s}   n   (medians; min of frame done)")
+        res, cpu = measure(db, args.repeat, args.quiet, cols, rows, args.search, args.filter)
+    print(f"{'action':34s} {'key->first byte':>18s} {'key->frame done':>18s}   n   (medians; min of frame done; "
+          "app CPU per key)")
     for name, xs in res.items():
         first = statistics.median(x[0] for x in xs) * 1000
         done = statistics.median(x[1] for x in xs) * 1000
-        print(f"{name:34s} {first:15.1f} ms {done:15.1f} ms {len(xs):4d}   min {min(x[1] for x in xs) * 1000:.1f} ms")
+        extra = f"; CPU {cpu[name] * 1000:.1f} ms/key" if name in cpu else ""
+        print(f"{name:34s} {first:15.1f} ms {done:15.1f} ms {len(xs):4d}   min {min(x[1] for x in xs) * 1000:.1f} ms"
+              f"{extra}")
 
 
 if __name__ == "__main__":
