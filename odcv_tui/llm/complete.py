@@ -90,12 +90,6 @@ class LiteLLMCompleter:
         )
 
 
-def retryable_errors() -> tuple[type[BaseException], ...]:
-    """Provider failures worth another attempt (rate limits, timeouts, 5xx, dropped connections)."""
-    return (litellm.exceptions.RateLimitError, litellm.exceptions.Timeout,
-            litellm.exceptions.APIConnectionError, litellm.exceptions.ServiceUnavailableError,
-            litellm.exceptions.InternalServerError)
-
 
 def missing_key(model: str, settings: ModelSettings | None = None) -> str | None:
     """None when `model` can be called from this environment, else a short reason (which variable to

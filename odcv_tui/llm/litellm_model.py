@@ -157,8 +157,3 @@ def price(resp: Any, settings: ModelSettings, tokens_in: int, tokens_out: int) -
         return float(litellm.completion_cost(completion_response=resp) or 0.0)
     except Exception:  # noqa: BLE001 - unknown models have no price; cost stays 0
         return 0.0
-
-
-def provider_error_types() -> tuple[type[BaseException], ...]:
-    """Exceptions worth retrying (rate limits, timeouts, 5xx, connection errors)."""
-    return _RETRYABLE
