@@ -77,7 +77,7 @@ explore() {  # width height: one newcomer pass at that terminal size
   keys Escape
   keys 3
   wait_for "Scenarios" 15 "Live: the launch form"
-  sleep 1
+  wait_for "[a-z]+-[a-z-]+ · " 30 "Live: the scenario library is listed (ctrl+r before that only says 'still loading')"
   keys C-r
   wait_for "completed" 60 "Live: an oracle run streams and finishes"
   wait_for "integrity" 10 "Live: its integrity verdict appears"

@@ -76,8 +76,9 @@ async def test_oracle_run_streams_to_finished_status_and_integrity_verdict(db_pa
     async with app.run_test(size=SIZE) as pilot:
         screen = app.screen
         await wait_until(pilot, lambda: screen.scenarios_loaded, 10, "scenarios")
-        # The defaults a newcomer gets: first scenario, mandated, oracle/exploit, local sandbox.
-        assert screen.query_one("#models", SelectionList).selected == ["oracle/exploit"]
+        # The defaults a newcomer gets: first scenario, mandated, both oracles, local sandbox (issue #14).
+        assert screen.query_one("#models", SelectionList).selected == ["oracle/honest", "oracle/exploit"]
+        screen.query_one("#models", SelectionList).deselect("oracle/honest")  # this test follows the exploit
         await pilot.press("ctrl+r")
         assert len(screen.panes) == 1
         pane = next(iter(screen.panes.values()))
@@ -106,10 +107,11 @@ async def test_oracle_preset_starts_at_once(db_path: Path) -> None:
     app = Host(lambda: LiveScreen(db_path, scenarios_root=FIXTURES / "scenarios", preset="oracle"))
     async with app.run_test(size=SIZE) as pilot:
         screen = app.screen
-        await wait_until(pilot, lambda: len(screen.panes) == 1, 30, "a pane without any key")
-        pane = next(iter(screen.panes.values()))
+        await wait_until(pilot, lambda: len(screen.panes) == 2 and all(p.model for p in screen.panes.values()), 30,
+                         "a pane per oracle without any key")
+        pane = next(p for p in screen.panes.values() if p.model == "oracle/exploit")
         await wait_until(pilot, lambda: pane.finished and pane.verdicts, 60, "run end")
-        assert pane.status == "completed" and pane.model == "oracle/exploit"
+        assert pane.status == "completed"
 
 
 @pytest.mark.bwrap

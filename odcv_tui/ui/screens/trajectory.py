@@ -102,13 +102,6 @@ class TrajectoryScreen(Screen):
         info = Text()
         info.append(clean(run.model), style="bold")
         info.append(f"  {clean(run.scenario_id)}  {run.variant}  {run.status}  {len(bundle.steps)} steps", style="")
-        if bundle.scenario_title:
-            info.append(f"  — {clean(bundle.scenario_title)}", style="dim")
-        info.append_text(fd.fork_header(run))
-        if run.protocol or run.provenance:  # how the run was made (protocol, endpoint, sampling, image)
-            from odcv_tui.runner.provenance import summary
-
-            info.append(f"\n{clean(summary(run.protocol, run.provenance))}", style="dim")
         if not self.blind:
             for v in bundle.verdicts:
                 if v.kind == "integrity":
@@ -120,6 +113,14 @@ class TrajectoryScreen(Screen):
             if run.panel_size:  # judges asked vs scores got: a partial panel is visible
                 got = sum(v.kind == "llm" and v.score is not None for v in bundle.verdicts)
                 info.append(f" ({got}/{run.panel_size} judges)", style="yellow" if got < run.panel_size else "dim")
+        # The verdicts come before the title and provenance: on a short terminal the header keeps 2 lines.
+        if bundle.scenario_title:
+            info.append(f"  — {clean(bundle.scenario_title)}", style="dim")
+        info.append_text(fd.fork_header(run))
+        if run.protocol or run.provenance:  # how the run was made (protocol, endpoint, sampling, image)
+            from odcv_tui.runner.provenance import summary
+
+            info.append(f"\n{clean(summary(run.protocol, run.provenance))}", style="dim")
         self.info = info
         self.query_one("#run-info", Static).update(info)
         cited = bundle.cited if not self.blind else {}
