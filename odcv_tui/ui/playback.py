@@ -27,6 +27,8 @@ from odcv_tui.core.events import (
 )
 from odcv_tui.core.types import FileChange, ModelReply, RunRecord, Step, Verdict
 
+# Tool answers the live loop gives without running anything: no command events live, none in playback.
+_NO_COMMAND = ("task_complete", "unknown_tool", "malformed_args")
 SPEEDS: tuple[float, ...] = (0.25, 0.5, 1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0)
 DEFAULT_INTERVAL = 1.0  # seconds between ticks at speed 1x: slow enough to read a command
 
@@ -55,7 +57,7 @@ def build_ticks(run: RunRecord, steps: list[Step], changes: list[FileChange],
             reply = ModelReply(content=s.content, reasoning=s.reasoning, tool_calls=s.tool_calls,
                                tokens_in=s.tokens_in, tokens_out=s.tokens_out, cost=s.cost)
             ticks.append(Tick(f"step {s.idx}", [ModelReplied(run_id=run.id, step_idx=s.idx, reply=reply)]))
-        elif s.role == "tool":
+        elif s.role == "tool" and not (s.command is None and s.note in _NO_COMMAND):
             cmd = s.command or ""
             evs: list[Event] = []
             if cmd:
