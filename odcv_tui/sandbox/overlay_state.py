@@ -70,7 +70,7 @@ class OverlayTracker:
         blobs.mkdir(parents=True, exist_ok=True)
         self._pack = open(blobs / "pack", "w+b")  # noqa: SIM115 - lives as long as the tracker
         self._index: dict[str, tuple[int, int]] = {}  # sha256 -> (offset, length) in the pack
-        self._stamps: dict[bytes, tuple[int, FileMeta, str]] = {}  # raw path -> (stat key, meta, shown path)
+        self._stamps: dict[str, tuple[int, FileMeta]] = {}  # shown path -> (stat key, meta)
         self._step_blobs = MAX_STEP_FILES
         self._expanded: dict[bytes, list[bytes]] = {}
         self._lower_metas: dict[bytes, FileMeta | None] = {}
@@ -87,7 +87,7 @@ class OverlayTracker:
         while stack:
             rel_dir = stack.pop()
             try:
-                entries = list(os.scandir(self.upper + rel_dir))
+                entries = os.scandir(self.upper + rel_dir)  # iterated, never listed: bounded memory
             except OSError:
                 continue
             for e in entries:
@@ -105,13 +105,15 @@ class OverlayTracker:
                 else:
                     # Unchanged (inode, size, mtime, ctime, mode): the content is what we hashed last time.
                     key = hash((st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns, mode))
-                    old = old_stamps.get(rel)
+                    shown = show_path(rel)
+                    old = old_stamps.get(shown)
                     if old is not None and old[0] == key:
-                        stamps[rel] = old
-                        cur[old[2]] = old[1]
+                        stamps[shown] = old
+                        cur[shown] = old[1]
                         continue
                     meta = self._meta(e.path, st)
-                    stamps[rel] = (key, meta, self._put(cur, rel, meta))
+                    stamps[self._put(cur, rel, meta)] = (key, meta)
+            entries.close()
         self._stamps = stamps
         for rel in opaque:
             for sub in [rel, *self._lower_files(rel)]:
