@@ -34,7 +34,7 @@ def model_options(fn: Callable[..., Any]) -> Callable[..., Any]:
         click.option("--model-timeout", "model_timeout", type=click.FloatRange(1, 7200), default=None,
                      help="seconds per model request (default 120)"),
         click.option("--retries", type=click.IntRange(0, 20), default=None,
-                     help="extra attempts after a retryable provider error (default 3)"),
+                     help="extra attempts after a retryable provider error (default 3 for agents, 2 for judges)"),
     ]
     for opt in reversed(opts):
         fn = opt(fn)

@@ -113,7 +113,9 @@ def _call(completer: Completer, messages: list[dict[str, Any]], settings: JudgeS
     the rest fail at once; each attempt is bounded by the completer's timeout (+ grace) even if the client
     ignores it, so a hung judge holds its job for at most attempts x timeout."""
     timeout = settings.timeout or float(getattr(completer, "timeout", 0) or 0) or RetryPolicy().timeout
-    policy = RetryPolicy(timeout=timeout, retries=settings.provider_retries, backoff=settings.backoff)
+    own = getattr(getattr(completer, "settings", None), "retries", None)  # --model-option JUDGE retries=N
+    policy = RetryPolicy(timeout=timeout, retries=own if isinstance(own, int) else settings.provider_retries,
+                         backoff=settings.backoff)
     return call_with_retries(lambda: completer.complete(messages), policy, cancelled=cancelled)
 
 
