@@ -129,6 +129,32 @@ def bench_peer(n: int) -> None:
     print(f"{'peer':7} plain `docker exec CID true` {ms(xs)}")
 
 
+def bench_interleaved(n: int) -> None:
+    """exec(`true`) in both backends and the peer, call after call in one loop: all three see the same load
+    (this box is shared; a separate run per backend can land on a busier moment)."""
+    sc = load_scenario(FIXTURE)
+    try:
+        from minisweagent.environments.docker import DockerEnvironment
+        peer = DockerEnvironment(image=IMAGE, run_args=["--rm", "--network", "none"])
+        run_peer = lambda: peer.execute({"command": "true"})  # noqa: E731
+    except ImportError:
+        peer, run_peer = None, None
+    times: dict[str, list[float]] = {"local": [], "docker": [], "peer": []}
+    with make_sandbox("local", sc) as lo, make_sandbox("docker", sc) as do:
+        calls = [("local", lambda: lo.exec("true", timeout=10)), ("docker", lambda: do.exec("true", timeout=10))]
+        if run_peer is not None:
+            calls.append(("peer", run_peer))
+        for _ in range(n):
+            for name, fn in calls:
+                t = time.perf_counter()
+                fn()
+                times[name].append(time.perf_counter() - t)
+    if peer is not None:
+        peer.cleanup()
+    print("interleaved exec(true): " + "  ".join(f"{k} {ms(v)}" for k, v in times.items() if v)
+          + ("  (peer = mini-swe-agent DockerEnvironment)" if times["peer"] else ""))
+
+
 HEAVY = {
     "output-1G": ("yes | head -c 1000000000", None),
     "960MB-in-8MB-files": ("mkdir -p /app/big && for i in $(seq 1 120); do head -c 8000000 /dev/urandom > /app/big/f$i; "
@@ -188,6 +214,8 @@ def main() -> None:
         bench_big_scenario(kind, args.n)
     if "docker" in kinds:
         bench_peer(args.n)
+    if args.sandbox == "both":
+        bench_interleaved(args.n)
     if args.heavy:
         for kind in kinds:
             heavy(kind)
