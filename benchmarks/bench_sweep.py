@@ -3,7 +3,7 @@ executor and with Ray on a real local cluster (`ray start` processes on this mac
 plus 1, then 2 worker nodes of 1 CPU each); and the driver's write ceiling: 32 concurrent Ray tasks streaming
 synthetic step rows through the queue into runs.db, next to the same rows applied without Ray.
 
-    python benchmarks/bench_sweep.py [--scenarios all] [--skip-ray | --skip-thread] [--stream-steps 400]
+    python benchmarks/bench_sweep.py [--scenarios all] [--skip-ray | --skip-thread | --stream-only] [--stream-steps 400]
 
 Per-run overhead = median over runs of (submit -> result seen by the driver) minus the run's own duration
 (runs.started -> runs.ended): what the executor adds to each run (placement, shipping the scenario, the
@@ -88,17 +88,20 @@ def sweep_once(label: str, db_path: Path, spec: SweepSpec, make: Any) -> dict[st
 def _stream_task(run_id: str, queue: Any, steps: int) -> int:
     # What ray_task.Forwarder pushes, one message per step, as fast as the queue takes them.
     from odcv_tui.core.events import CommandFinished
+    from odcv_tui.runner.ray_task import Sender
 
+    sender = Sender(queue)
     now = datetime.now().isoformat()
     run = {"id": run_id, "scenario_id": "bench", "variant": "mandated", "model": "bench/stream", "sandbox": "local",
            "status": "running", "source": "live", "started": now, "steps": 0}
     for i in range(steps):
         step = {"run_id": run_id, "idx": i, "role": "tool", "content": None, "command": f"echo {i}",
                 "stdout": "x" * 1000, "stderr": "", "exit_code": 0, "duration": 0.01, "created": now}
-        queue.put({"run_id": run_id, "run": run if i == 0 else None, "steps": [step], "changes": [],
+        sender.send({"run_id": run_id, "run": run if i == 0 else None, "steps": [step], "changes": [],
                    "verdicts": [], "event": {"type": "CommandFinished", "data": CommandFinished(
                        run_id=run_id, step_idx=i, command=f"echo {i}", stdout="", stderr="", exit_code=0,
                        duration=0.01).model_dump(mode="json")}})
+    sender.flush()
     return steps
 
 
@@ -150,6 +153,7 @@ def main() -> None:
     ap.add_argument("--scenarios", default="all")
     ap.add_argument("--skip-ray", action="store_true")
     ap.add_argument("--skip-thread", action="store_true")
+    ap.add_argument("--stream-only", action="store_true", help="only the driver write-throughput part")
     ap.add_argument("--stream-runs", type=int, default=32)
     ap.add_argument("--stream-steps", type=int, default=400)
     args = ap.parse_args()
@@ -158,7 +162,7 @@ def main() -> None:
     results = []
     with tempfile.TemporaryDirectory(prefix="bench-sweep-") as t:
         tmp = Path(t)
-        for c in () if args.skip_thread else (1, 2):
+        for c in () if args.skip_thread or args.stream_only else (1, 2):
             results.append(sweep_once(f"thread, concurrency {c}", tmp / f"thread{c}.db", spec,
                                       lambda p, c=c: ThreadExecutor(p, concurrency=c)))
         if args.skip_ray:
@@ -172,13 +176,16 @@ def main() -> None:
         try:
             t0 = time.monotonic()
             cluster.start_head(num_cpus=0)
-            for n in (1, 2):
+            for n in () if args.stream_only else (1, 2):
                 cluster.add_node(num_cpus=1)
                 print(f"(cluster with {n} worker node(s) up after {time.monotonic() - t0:.0f} s)", flush=True)
                 time.sleep(2)  # let the new node's resources reach the GCS
                 results.append(sweep_once(f"ray, {n} worker node(s) x 1 CPU", tmp / f"ray{n}.db", spec,
                                           lambda p: RayExecutor(p, address=cluster.address)))
                 ray.shutdown()
+            if args.stream_only:
+                cluster.add_node(num_cpus=1)  # the streaming tasks need a node with CPU
+                time.sleep(2)
             stream_bench(tmp, cluster.address, args.stream_runs, args.stream_steps)
         finally:
             cluster.stop()

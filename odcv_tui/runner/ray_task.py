@@ -52,6 +52,34 @@ def unpack_scenario(sc: Scenario, files: dict[str, bytes], into: Path) -> Scenar
     return local
 
 
+class Sender:
+    """Ordered fire-and-forget puts into the driver's queue actor (Ray runs one caller's actor calls in
+    submission order): a worker never waits a round trip per event. At most WINDOW messages are unacknowledged;
+    all are acknowledged before the task returns, so the driver sees every row before the task's result."""
+
+    WINDOW = 64
+
+    def __init__(self, queue: Any) -> None:
+        self.queue = queue
+        self.pending: list[Any] = []
+
+    def send(self, msg: dict[str, Any]) -> None:
+        actor = getattr(self.queue, "actor", None)
+        if actor is None:  # any object with put() (a plain queue in a test)
+            self.queue.put(msg)
+            return
+        self.pending.append(actor.put_nowait.remote(msg))
+        if len(self.pending) >= self.WINDOW:
+            self.flush()
+
+    def flush(self) -> None:
+        if self.pending:
+            import ray  # only ever called inside a Ray task
+
+            ray.get(self.pending)
+            self.pending.clear()
+
+
 class Forwarder:
     """Bus subscriber on the worker: on each event, ship the rows written since the last one, then the event."""
 
@@ -60,6 +88,7 @@ class Forwarder:
         self.db: Any = None
         self.last_step, self.last_change, self.last_verdict = -1, 0, 0
         self.sent = 0
+        self.sender = Sender(queue)
 
     def __call__(self, event: Event | None) -> None:
         if self.db is None:
@@ -80,12 +109,13 @@ class Forwarder:
         # One put per event: the queue actor keeps the order in which this run wrote.
         # Plain data only (rows as dicts, the event as its class name + JSON): a driver on another odcv
         # version can still read what it knows instead of failing to unpickle the whole batch.
-        self.queue.put({"run_id": rid, "run": dict(zip(cols, run, strict=True)) if run else None,
+        self.sender.send({"run_id": rid, "run": dict(zip(cols, run, strict=True)) if run else None,
                         "steps": steps, "changes": changes, "verdicts": verdicts,
                         "event": None if event is None else {"type": type(event).__name__,
                                                              "data": event.model_dump(mode="json")}})
 
     def close(self) -> None:
+        self.sender.flush()
         if self.db is not None:
             self.db.conn.close()
 
