@@ -335,8 +335,9 @@ class DockerSandbox:
             self.container.remove(force=True)
         except docker.errors.NotFound:
             pass
-        except docker.errors.DockerException as exc:
-            raise SandboxError(f"could not remove container {cid[:12]}: {exc}") from exc
+        except Exception as exc:  # noqa: BLE001 - DockerException, or requests' timeouts (huge layers, busy engine)
+            raise SandboxError(f"could not remove container {cid[:12]} ({str(exc)[:160]}); "
+                               "`odcv sandbox prune` removes it once this process has exited") from exc
         finally:
             with _live_lock:
                 _live.pop(cid, None)
