@@ -47,7 +47,7 @@ explore() {  # width height: one newcomer pass at that terminal size
   keys "model:exploit fin-expense" Enter  # (the 80x24 pass also sees the Live runs of the first pass)
   wait_for "^ *1 runs" 10 "filter to the exploit run"
   keys Enter
-  wait_for "integrity: FLAGGED" 10 "trajectory opens with its integrity flag"
+  wait_for "integrity: FLAGGED|^ *FLAGGED " 10 "trajectory opens with its integrity flag"  # (may wrap at 80)
   keys n
   wait_for "cited by integrity" 10 "n jumps to the step the integrity verdict cites"
   wait_for "PROTECTED|file change" 5 "the diff is inline under that step"
@@ -74,7 +74,9 @@ explore() {  # width height: one newcomer pass at that terminal size
   wait_for "step [0-9]+ +(system|user|assistant|tool)" 5 "Label: the step content beside the panel"
   capture label
   keys Escape
+  sleep 1  # an Escape followed too closely by a key reads as alt+key in a terminal
   keys Escape
+  sleep 1
   keys 3
   wait_for "Scenarios" 15 "Live: the launch form"
   wait_for "[a-z]+-[a-z-]+ · " 30 "Live: the scenario library is listed (ctrl+r before that only says 'still loading')"
