@@ -38,8 +38,10 @@ async def shoot_all(db: Path, out: Path, *, exploit_run: str | None, compare: tu
     out.mkdir(parents=True, exist_ok=True)
     saved: list[Path] = []
 
+    out_abs = out.resolve()  # the welcome shot is taken from a temp cwd
+
     def save(app: OdcvApp, name: str) -> None:
-        app.save_screenshot(f"{name}.svg", str(out))
+        app.save_screenshot(f"{name}.svg", str(out_abs))
         saved.append(out / f"{name}.svg")
 
     app = OdcvApp(db, welcome=False)
@@ -101,7 +103,6 @@ async def shoot_all(db: Path, out: Path, *, exploit_run: str | None, compare: tu
     # The welcome screen names its DB: an empty `runs.db` in a temp dir, shown by that relative name (what a
     # newcomer running `odcv` in a fresh folder sees), never an internal path.
     cwd = Path.cwd()
-    out = out.resolve()
     with tempfile.TemporaryDirectory(prefix="odcv-welcome-") as tmp:
         os.chdir(tmp)
         try:
