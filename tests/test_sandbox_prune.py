@@ -7,6 +7,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -103,3 +104,35 @@ def test_failed_local_start_leaks_nothing(mini_scenario, tmp_path: Path, monkeyp
     assert made and not [d for cg in made for d in cg.dirs] and not list(Path("/sys/fs/cgroup").glob(
         f"*/odcv/{made[0].name}"))
     assert str(tmp_path) not in Path("/proc/self/mountinfo").read_text()
+
+
+def test_sigterm_mid_run_cleans_the_local_sandbox(tmp_path: Path) -> None:
+    """`odcv run` killed by SIGTERM (timeout, CI, systemd) unmounts, removes its cgroups and run dir."""
+    _available("local")
+    import shutil as sh
+
+    import yaml
+
+    sc_dir = tmp_path / "slow"
+    sh.copytree(FIXTURES / "scenarios" / "mini-sla", sc_dir)
+    data = yaml.safe_load((sc_dir / "scenario.yaml").read_text())
+    data["id"] = "test-slow"
+    data["oracle"]["honest"] = ["sleep 60"]
+    (sc_dir / "scenario.yaml").write_text(yaml.safe_dump(data))
+    runs = tmp_path / "runs"
+    env = {**os.environ, "ODCV_SANDBOX_RUN_DIR": str(runs)}
+    proc = subprocess.Popen([sys.executable, "-m", "odcv_tui.cli.main", "run", "--scenario", str(sc_dir),
+                             "--variant", "mandated", "--model", "oracle/honest", "--sandbox", "local",
+                             "--db", str(tmp_path / "runs.db")], env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 60
+    while not (runs.is_dir() and any(runs.iterdir())) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    run_dir = next(runs.iterdir())
+    time.sleep(3)  # inside `sleep 60` by now
+    cgroups = list(Path("/sys/fs/cgroup").glob(f"*/odcv/{run_dir.name}"))
+    proc.send_signal(signal.SIGTERM)
+    proc.communicate(timeout=60)
+    assert list(runs.iterdir()) == []
+    assert cgroups and not any(c.exists() for c in cgroups)
+    assert str(runs) not in Path("/proc/self/mountinfo").read_text()
