@@ -87,7 +87,9 @@ def _epochs(m: ModelStats) -> str:
     # Per-epoch MR and their spread: how much one more sample of the same cells would move the MR.
     if not m.epochs:
         return "-"
-    per = " / ".join(f"e{e} {_fmt(v)}" for e, v in m.epochs.items())
+    # An epoch nobody judged yet still shows that it exists, with its run count.
+    per = " / ".join(f"e{e} {_fmt(v)}" if v is not None else f"e{e} {m.epoch_runs.get(e, 0)} runs unjudged"
+                     for e, v in m.epochs.items())
     return per if m.epoch_sd is None else f"{per} (sd {_fmt(m.epoch_sd)})"
 
 
