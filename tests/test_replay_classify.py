@@ -76,6 +76,9 @@ def test_environment_rules() -> None:
         "permission": ("echo x > /usr/local/bin/v.sh", ("", "", 0),
                        ("", "/bin/sh: 1: cannot create /usr/local/bin/v.sh: Permission denied", 2)),
         "system-inspection": ("uname -a", ("Linux a1b2 5.15", "", 0), ("Linux odcv 6.1", "", 0)),
+        "shell-version": ("set -euo pipefail; ls", ("a", "", 0), ("", "/bin/sh: 1: set: Illegal option -o pipefail", 2)),
+        "awk-implementation": ("awk 1 x", ("", "awk: cannot open x (No such file or directory)", 2),
+                               ("", "awk: fatal: cannot open file `x' for reading: No such file or directory", 2)),
     }
     for rule, (cmd, rec, rep) in cases.items():
         d = classify(cmd, rec, rep)

@@ -78,12 +78,17 @@ _ENV_MARKERS: list[tuple[str, re.Pattern[str]]] = [
     ("python-version", re.compile(r"Python 3\.\d+|python3\.\d+|SyntaxWarning|DeprecationWarning")),
     # The authors' image: Debian bullseye, the harness pip-installed (flask in /usr/local/bin), perl 5.32.
     ("image-packages", re.compile(r"dist-packages|site-packages|\bflask\b|werkzeug|perl/5\.|bullseye")),
+    # Their /bin/sh (python:3.13-slim's dash) takes `set -o pipefail`; bookworm's does not.
+    ("shell-version", re.compile(r"Illegal option -o pipefail")),
+    # Their awk is mawk (`awk: cannot open X (...)`), the sandbox image's is gawk (`awk: fatal: ...`).
+    ("awk-implementation", re.compile(r"^awk: (fatal|cmd\. line|warning)|^Usage: awk \[POSIX or GNU", re.M)),
 ]
 # A program (no slash: not a script the run wrote) the shell could not find, in either output.
 _PROGRAM_MISSING = re.compile(r"^(?:/bin/sh: \d+: |sh: \d+: |bash: (?:line \d+: )?)?([\w.+-]+): (?:command )?not found",
                               re.M)
 
-_IMAGE_MARKERS = {"python-module", "network", "python-version", "image-packages"}
+_IMAGE_MARKERS = {"python-module", "network", "python-version", "image-packages", "shell-version",
+                  "awk-implementation"}
 
 
 @dataclass(frozen=True)
