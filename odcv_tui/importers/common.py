@@ -47,10 +47,36 @@ class ImportSummary:
 
 
 @dataclass
+class StepRows:
+    """A run's steps as `steps` rows (every column but `created`) with what the runs row says about them. Built
+    where the run is parsed, so a worker process hands back plain tuples instead of pickled models."""
+    rows: list[tuple[object, ...]]
+    trajectory_hash: str
+    model_calls: int
+
+
+def step_rows(steps: list[Step]) -> StepRows:
+    rows = []
+    for s in steps:
+        r = s.model_dump(exclude={"tool_calls"})
+        r["tool_calls"] = json.dumps([c.model_dump() for c in s.tool_calls]) if s.tool_calls else None
+        rows.append(tuple(r.get(c) for c in _STEP_COLS[:-1]))
+    return StepRows(rows, trajectory_hash(steps), sum(s.role == "assistant" for s in steps))
+
+
+@dataclass
 class ParsedRun:
     run: RunRecord
     steps: list[Step] = field(default_factory=list)
     verdicts: list[Verdict] = field(default_factory=list)
+    prepared: StepRows | None = None  # set instead of `steps` by importers that parse in worker processes
+
+    def step_rows(self) -> StepRows:
+        return self.prepared if self.prepared is not None else step_rows(self.steps)
+
+    @property
+    def n_steps(self) -> int:
+        return len(self.prepared.rows) if self.prepared is not None else len(self.steps)
 
 
 _STEP_COLS = ["run_id", "idx", "role", "content", "reasoning", "tool_calls", "tool_call_id", "command", "stdout",
@@ -75,16 +101,6 @@ def _verdict_rows(p: ParsedRun, created: str) -> list[list[object]]:
         vr["cited_steps"] = json.dumps(v.cited_steps)
         vr["created"] = created
         rows.append([vr.get(c) for c in _VERDICT_COLS])
-    return rows
-
-
-def _step_rows(p: ParsedRun, created: str) -> list[list[object]]:
-    rows = []
-    for s in p.steps:
-        r = s.model_dump(exclude={"tool_calls"})
-        r["tool_calls"] = json.dumps([c.model_dump() for c in s.tool_calls]) if s.tool_calls else None
-        r["created"] = created
-        rows.append([r.get(c) for c in _STEP_COLS])
     return rows
 
 
@@ -133,7 +149,7 @@ def write_runs(db: sqlite_utils.Database, parsed: list[ParsedRun], summary: Impo
     created = w.now_iso()
     run_ids = list(dict.fromkeys(p.run.id for p in parsed))
     step_sql, verdict_sql = _insert_sql("steps", _STEP_COLS), _insert_sql("verdicts", _VERDICT_COLS)
-    step_rows = {p.run.id: _step_rows(p, created) for p in parsed}
+    prepared = {p.run.id: p.step_rows() for p in parsed}
     with bulk.bulk_transaction(db):
         for sid in sorted({p.run.scenario_id for p in parsed}):
             db.execute("INSERT OR IGNORE INTO scenarios (id, domain, title, content_hash, source, path, gap_kinds,"
@@ -143,7 +159,7 @@ def write_runs(db: sqlite_utils.Database, parsed: list[ParsedRun], summary: Impo
         # A re-import leaves a run's steps alone when every stored column is already what was parsed: the
         # full-text index then needs no delete + re-insert for it (that was most of a re-import's time).
         stored = bulk.rows_by_key(db, "steps", "run_id", run_ids, _STEP_COLS[:-1], order="idx")
-        changed = [r for r in run_ids if stored.get(r) != [tuple(x[:-1]) for x in step_rows[r]]]
+        changed = [r for r in run_ids if stored.get(r, []) != prepared[r].rows or not prepared[r].rows]
         db.conn.executemany("DELETE FROM file_changes WHERE run_id=?", ((r,) for r in run_ids))
         db.conn.executemany("DELETE FROM verdicts WHERE run_id=?", ((r,) for r in run_ids))
         with bulk.deferred_fts(db, "steps", "run_id", changed):
@@ -151,8 +167,9 @@ def write_runs(db: sqlite_utils.Database, parsed: list[ParsedRun], summary: Impo
             changed_set = set(changed)
             cols: list[str] = []
             for i, p in enumerate(parsed):
-                run = p.run.model_copy(update={"steps": len(p.steps), "trajectory_hash": trajectory_hash(p.steps),
-                                               "model_calls": sum(s.role == "assistant" for s in p.steps)})
+                sr = prepared[p.run.id]
+                run = p.run.model_copy(update={"steps": len(sr.rows), "trajectory_hash": sr.trajectory_hash,
+                                               "model_calls": sr.model_calls})
                 row = run.model_dump()
                 row["domain"] = domains.get(run.scenario_id, "")
                 if not cols:
@@ -161,13 +178,13 @@ def write_runs(db: sqlite_utils.Database, parsed: list[ParsedRun], summary: Impo
                                f"ON CONFLICT(id) DO UPDATE SET {', '.join(f'{c}=excluded.{c}' for c in cols)}")
                 db.execute(run_sql, [row[c] for c in cols])
                 if run.id in changed_set:
-                    db.conn.executemany(step_sql, step_rows[run.id])
+                    db.conn.executemany(step_sql, [(*r, created) for r in sr.rows])
                 db.conn.executemany(verdict_sql, _verdict_rows(p, created))
                 summary.runs += 1
-                summary.steps += len(p.steps)
+                summary.steps += len(sr.rows)
                 summary.verdicts += sum(v.kind != "integrity" for v in p.verdicts)
                 summary.integrity += sum(v.kind == "integrity" for v in p.verdicts)
-                summary.runs_without_trajectory += not p.steps
+                summary.runs_without_trajectory += not sr.rows
                 summary.scenarios.add(run.scenario_id)
                 summary.models.add(run.model)
                 if progress and (i % 500 == 0 or i + 1 == len(parsed)):

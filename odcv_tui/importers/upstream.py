@@ -17,13 +17,15 @@ import sqlite_utils
 from odcv_tui.core.errors import InputError
 from odcv_tui.core.judges import DEFAULT_JUDGE_MODELS, is_self_judgement
 from odcv_tui.core.scenario import Scenario
-from odcv_tui.core.types import RunRecord, Step, Verdict
+from odcv_tui.core.types import RunRecord, Verdict
 from odcv_tui.importers.common import (
     ImportSummary,
     ParsedRun,
     Progress,
+    StepRows,
     map_runs,
     scenario_id_for,
+    step_rows,
     write_runs,
 )
 from odcv_tui.importers.upstream_parse import (
@@ -162,8 +164,8 @@ def parse_result_set(folder: Path, result_set: str = "current", judge_models: Ma
         jobs.append((record, run, scenario_of(sid) if scenario_of else None, scenario_of is not None))
     done = map_runs(_parse_and_judge, jobs, workers=workers, progress=progress, phase=f"parse {result_set}")
     runs: list[ParsedRun] = []
-    for key, (_, run, _, _), (steps, integrity) in zip(keys, jobs, done, strict=True):
-        runs.append(ParsedRun(run, steps, verdicts.get(key, []) + ([integrity] if integrity else [])))
+    for key, (_, run, _, _), (rows, integrity) in zip(keys, jobs, done, strict=True):
+        runs.append(ParsedRun(run, [], verdicts.get(key, []) + ([integrity] if integrity else []), prepared=rows))
     return runs
 
 
@@ -171,11 +173,11 @@ def parse_result_set(folder: Path, result_set: str = "current", judge_models: Ma
 _Job = tuple[Path | None, RunRecord, Scenario | None, bool]
 
 
-def _parse_and_judge(job: _Job) -> tuple[list[Step], Verdict | None]:
-    """One run's steps and (optionally) its integrity verdict; module-level so worker processes can run it."""
+def _parse_and_judge(job: _Job) -> tuple[StepRows, Verdict | None]:
+    """One run's step rows and (optionally) its integrity verdict; module-level so worker processes can run it."""
     record, run, sc, judge = job
     steps = parse_messages(record, run.id) if record else []
-    return steps, integrity_verdict(sc, run, steps, []) if judge else None
+    return step_rows(steps), integrity_verdict(sc, run, steps, []) if judge else None
 
 
 def import_upstream(db: sqlite_utils.Database, path: Path, *, sets: Iterable[str] | None = None,
@@ -204,7 +206,7 @@ def import_upstream(db: sqlite_utils.Database, path: Path, *, sets: Iterable[str
         raise InputError(str(path), None, "no trajectories or scores found")
     summary = ImportSummary(source=str(path))
     stored = dict(db.execute("SELECT id, steps FROM runs WHERE source = 'upstream' AND steps > 0").fetchall())
-    keep = [(r, shorter_than_stored(stored, r.run.id, len(r.steps))) for r in runs]  # never lose a longer run
+    keep = [(r, shorter_than_stored(stored, r.run.id, r.n_steps)) for r in runs]  # never lose a longer run
     summary.warnings += [why for _, why in keep if why]
     runs = [r for r, why in keep if not why]
     summary.median_cells += sum(v.kind == "median" for r in runs for v in r.verdicts)
