@@ -23,6 +23,7 @@ from typing import Any
 
 import docker
 import docker.errors
+import docker.types
 
 from odcv_tui.core.errors import SandboxError
 from odcv_tui.core.protocols import FileMeta, FileState
@@ -168,6 +169,9 @@ class DockerSandbox:
             cap_drop=["ALL"], security_opt=["no-new-privileges"], mem_limit=self.memory,
             memswap_limit=self.memory, nano_cpus=int(self.cpus * 1e9), pids_limit=self.pids, working_dir="/",
             hostname="odcv-sandbox", init=True, shm_size="64m",
+            # A hard per-file cap at the disk quota: the watched quota below is soft (it can overshoot by what a
+            # command writes between two looks, ~1 GB on a loaded box), RLIMIT_FSIZE stops one big file at once.
+            ulimits=[docker.types.Ulimit(name="fsize", soft=self.disk, hard=self.disk)],
             environment={"HOME": "/root", "LANG": "C.UTF-8", "TERM": "dumb"})
         try:
             image = self._scenario_image(c)
