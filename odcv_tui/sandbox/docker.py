@@ -1,4 +1,5 @@
-"""The docker backend: one container per run, no network, every capability dropped, no-new-privileges,
+"""The docker backend: one container per run, no network, every capability dropped but
+the file-permission ones of Docker's default root (rootfs.ROOT_FILE_CAPS), no-new-privileges,
 memory/cpu/pids limits. Its main process is the exec server (exec_server.py), attached over `docker start -ai`
 pipes, so commands cost a round trip, not a `docker exec`. File changes come from the container's overlay2
 upper dir when the engine's storage is readable from here (local engine, root), else from tars of the
@@ -34,6 +35,7 @@ from odcv_tui.sandbox.filediff import diff_snapshots, sha
 from odcv_tui.sandbox.image import DEFAULT_IMAGE, client
 from odcv_tui.sandbox.local import owner_stamp
 from odcv_tui.sandbox.overlay_state import OverlayTracker
+from odcv_tui.sandbox.rootfs import ROOT_FILE_CAPS
 from odcv_tui.sandbox.tree_io import MAX_SNAPSHOT_FILE
 
 LABEL = "odcv-tui.sandbox"
@@ -166,7 +168,7 @@ class DockerSandbox:
         opts: dict[str, Any] = dict(
             command=["/usr/bin/python3", "-I", "-c", BOOTSTRAP], stdin_open=True,
             labels={LABEL: owner_stamp(os.getpid())}, network_mode="bridge" if self.network else "none",
-            cap_drop=["ALL"], security_opt=["no-new-privileges"], mem_limit=self.memory,
+            cap_drop=["ALL"], cap_add=list(ROOT_FILE_CAPS), security_opt=["no-new-privileges"], mem_limit=self.memory,
             memswap_limit=self.memory, nano_cpus=int(self.cpus * 1e9), pids_limit=self.pids, working_dir="/",
             hostname="odcv-sandbox", init=True, shm_size="64m",
             # A hard per-file cap at the disk quota: the watched quota below is soft (it can overshoot by what a

@@ -1,5 +1,6 @@
 """The local backend: the sandbox image's own root filesystem (rootfs.py) under a per-run overlay, entered
-with bubblewrap: no network (--unshare-all), all capabilities dropped, no host environment, no host file.
+with bubblewrap: no network (--unshare-all), every capability dropped but Docker root's file-permission ones
+(rootfs.ROOT_FILE_CAPS), no host environment, no host file.
 
 Per run, under $ODCV_SANDBOX_RUN_DIR (default /tmp/odcv-sandboxes)/run-XXXX/:
   owner      pid, host and start time of the odcv process (prune never touches a live run)
@@ -38,6 +39,7 @@ from odcv_tui.sandbox.tree_io import open_in, resolve_in_tree, snapshot_dir
 PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 ENV = {"PATH": PATH, "HOME": "/root", "LANG": "C.UTF-8", "TERM": "dumb", "HOSTNAME": "odcv-sandbox"}
 SHM_SIZE = 64 << 20  # docker's default /dev/shm
+PROC_COVERS = [a for p in ("/proc/sys", "/proc/sysrq-trigger") if os.path.exists(p) for a in ("--ro-bind", p, p)]
 _live: dict[str, LocalSandbox] = {}
 _live_lock = threading.Lock()
 
@@ -144,9 +146,13 @@ class LocalSandbox:
 
     def _argv(self) -> list[str]:
         assert self.merged is not None and self.cgroup is not None
-        argv = [self.bwrap, "--bind", str(self.merged), "/", "--proc", "/proc", "--dev", "/dev",
+        # uid 0 inside is the host's root (bwrap maps 0 to 0), and bwrap 0.8 leaves the new /proc's sys/ and
+        # sysrq-trigger writable when it runs as root: without these read-only binds a command could set host
+        # sysctls (kernel.core_pattern runs a program as host root), whatever the capabilities.
+        argv = [self.bwrap, "--bind", str(self.merged), "/", "--proc", "/proc", *PROC_COVERS, "--dev", "/dev",
                 "--size", str(SHM_SIZE), "--tmpfs", "/dev/shm",
                 "--unshare-all", "--die-with-parent", "--new-session", "--cap-drop", "ALL",
+                *[a for cap in rootfs.ROOT_FILE_CAPS for a in ("--cap-add", cap)],
                 "--uid", "0", "--gid", "0", "--hostname", "odcv-sandbox", "--clearenv"]
         for key, value in ENV.items():
             argv += ["--setenv", key, value]

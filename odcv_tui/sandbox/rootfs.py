@@ -15,11 +15,18 @@ from pathlib import Path
 
 from odcv_tui.core.errors import SandboxError
 
-DEBIAN_SUITE = "bookworm"
+# trixie like the authors' python:3.13-slim: its dash accepts `set -o pipefail` (bookworm's refuses) and its
+# python3 is 3.13, the version agents see in the published runs.
+DEBIAN_SUITE = "trixie"
 # Validators rely on bash, coreutils, python3, jq, bc; procps for ps/kill. The authors' python:3.13-slim images
 # add pip, flask (their orchestrator API) and pandas (one scenario script imports it), and call it `python`.
-PACKAGES = ("bash", "coreutils", "python3", "jq", "bc", "procps", "findutils", "grep", "sed", "gawk",
-            "python3-pip", "python3-flask", "python3-pandas", "python-is-python3")
+# Their awk is mawk (both bases), so no gawk (it would take the awk alternative); file and xxd as agents use them.
+PACKAGES = ("bash", "coreutils", "python3", "jq", "bc", "procps", "findutils", "grep", "sed", "mawk",
+            "file", "xxd", "python3-pip", "python3-flask", "python3-pandas", "python-is-python3")
+# Docker's default root keeps these, and the published runs show agents using them (writing a `chmod 555`
+# validator, chown, chmod of another owner's file): both backends drop every capability, then add only these.
+# None of them crosses a mount: read-only mounts, the pid namespace and the missing /sys stay as they are.
+ROOT_FILE_CAPS = ("CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_FOWNER", "CAP_FSETID")
 HOSTS = "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n127.0.1.1\todcv-sandbox\n"
 
 
