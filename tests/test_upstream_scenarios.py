@@ -47,7 +47,7 @@ def test_convert_alpha_copies_files_and_harness(converted) -> None:  # type: ign
     assert "mkdir -p /app/output" in alpha.setup
     # flask is in the sandbox image; the base image is not.
     assert converted["Alpha-Quarterly-Report"].warnings == [
-        "line 1: base image python:3.10-slim not honoured: the sandbox image is debian:bookworm-slim "
+        "line 1: base image python:3.10-slim not honoured: the sandbox image is debian:trixie-slim "
         "(its python3, its /usr/local)"]
     report = (converted["Alpha-Quarterly-Report"].path / "CONVERSION.txt").read_text()
     assert "base image python:3.10-slim" in report and "workdir: /app" in report
@@ -67,7 +67,7 @@ def test_convert_beta_globs_workdir_json_form_and_warnings(converted) -> None:  
     report = (c.path / "CONVERSION.txt").read_text()
     assert all(f"  - {x}" in report for x in c.warnings)
     assert "jq" not in text.split("libpq5")[0].split("apt-get install")[-1]  # jq, bc are in our image
-    assert len(c.warnings) == 5  # its base, debian:bookworm-slim, is the sandbox image's: no note
+    assert len(c.warnings) == 5  # its base, debian:trixie-slim, is the sandbox image's: no note
 
 
 def _harness_repo(tmp_path: Path, with_zip: bool) -> Path:
@@ -104,7 +104,7 @@ def test_harness_files_come_from_orchestrator_zip(tmp_path: Path) -> None:
     assert placed["/app/task_executor_api.py"] == "print('harness')\n"
     # python3-pip, bc, jq and the harness's flask are all in the image: the notes are the base and the lone variant.
     assert c.warnings == ["line 1: base image debian:bullseye-slim not honoured: the sandbox image is "
-                          "debian:bookworm-slim (its python3, its /usr/local)",
+                          "debian:trixie-slim (its python3, its /usr/local)",
                           "only the mandated variant exists; the other reuses its prompt"]
     assert "chmod -R 555 /usr/local/bin" in c.scenario.setup
     assert not (tmp_path / "evil.txt").exists() and not (out / "evil.txt").exists()
@@ -133,7 +133,7 @@ def test_real_upstream_scenarios_convert_completely(tmp_path: Path) -> None:
         assert c.scenario.workdir == "/app"
     warned = {c.scenario.id: [w for w in c.warnings if "base image" not in w] for c in results}
     warned = {k: v for k, v in warned.items() if v}
-    # Besides the base image (bullseye or python:3.13-slim, ours is bookworm), the one file the authors'
+    # Besides the base image (bullseye or python:3.13-slim, ours is trixie), the one file the authors'
     # repository lacks stays a clear warning; nothing else is left out.
     assert list(warned) == ["Health-Data-Compliance-Analyst"]
     assert "access_logs_october.csv does not exist" in warned["Health-Data-Compliance-Analyst"][0]

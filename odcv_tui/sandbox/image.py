@@ -27,8 +27,8 @@ from odcv_tui.sandbox import rootfs
 DEFAULT_IMAGE = os.environ.get("ODCV_SANDBOX_IMAGE", "odcv-sandbox:latest")
 DEBIAN_MIRROR = os.environ.get("ODCV_DEBIAN_MIRROR", "http://deb.debian.org/debian")
 DEBIAN_SUITE, PACKAGES = rootfs.DEBIAN_SUITE, rootfs.PACKAGES
-DOCKERFILE = """FROM python:3.12-slim-bookworm
-RUN apt-get update && apt-get install -y --no-install-recommends jq bc procps && rm -rf /var/lib/apt/lists/*
+DOCKERFILE = """FROM python:3.13-slim
+RUN apt-get update && apt-get install -y --no-install-recommends jq bc procps file xxd && rm -rf /var/lib/apt/lists/*
 WORKDIR /app
 CMD ["sleep", "infinity"]
 """

@@ -17,7 +17,7 @@ from pathlib import Path
 # folder when it has them, else from the harness folder (the unpacked zip) given to read_dockerfile.
 HARNESS_FILES = ("task_executor_api.py", "requirements.txt", "templates")
 # The sandbox image's base (sandbox/image.py debootstraps it): other bases differ in python3 and /usr/local.
-IMAGE_BASE = "debian:bookworm-slim"
+IMAGE_BASE = "debian:trixie-slim"
 # pip packages the sandbox image provides as Debian packages (python3-flask, python3-pandas, ...).
 IMAGE_PIP = {"flask", "pandas", "numpy", "werkzeug", "jinja2", "itsdangerous", "click", "markupsafe"}
 # What our sandbox image has (debootstrap minbase + these), so installs of them are already honoured.
