@@ -198,9 +198,12 @@ def test_eval_zip_bomb_refused_with_bounded_rss(tmp_path: Path) -> None:
             for _ in range(1024):  # 1 GiB of JSON whitespace
                 fh.write(chunk)
     assert bomb.stat().st_size < 2 << 20
-    probe = ("import resource, sys\nfrom odcv_tui.cli.main import main\nsys.argv = ['odcv'] + sys.argv[1:]\n"
+    probe = ("import sys\nfrom odcv_tui.cli.main import main\nsys.argv = ['odcv'] + sys.argv[1:]\n"
              "try:\n    main()\nexcept SystemExit as e:\n    code = e.code\n"
-             "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, file=sys.stderr)\nsys.exit(code)\n")
+             # VmHWM, not ru_maxrss: Linux carries ru_maxrss across exec, so a child forked from a big pytest
+             # process would report pytest's own peak.
+             "hwm = [l.split()[1] for l in open('/proc/self/status') if l.startswith('VmHWM:')][0]\n"
+             "print(hwm, file=sys.stderr)\nsys.exit(code)\n")
     out = subprocess.run([sys.executable, "-c", probe, "import", "inspect", str(bomb), "--db",
                           str(tmp_path / "runs.db")], capture_output=True, text=True, timeout=300)
     *lines, rss_kb = out.stderr.strip().splitlines()

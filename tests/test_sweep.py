@@ -218,7 +218,9 @@ async def test_trajectory_header_shows_partial_panel(db_path: Path) -> None:
     app = OdcvApp(db_path)
     async with app.run_test(size=(160, 45)) as pilot:
         app.open_run("p-1")
-        await _settle(pilot, app, lambda: getattr(app.screen, "info", None) is not None)
+        # The header is filled by a worker after the screen mounts (an empty Text first): wait for its content.
+        await _settle(pilot, app, lambda: "judge median" in getattr(getattr(app.screen, "info", None), "plain", ""),
+                      tries=200)
         assert "judge median 3 (3/4 judges)" in app.screen.info.plain
 
 
