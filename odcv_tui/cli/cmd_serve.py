@@ -50,7 +50,7 @@ def session_command(db_path: Path, allow_runs: bool) -> str:
 @db_option
 def serve_cmd(host: str, port: int, public_url: str | None, allow_runs: bool, db_path: Path | None) -> None:
     """Serve the explorer to a web browser (read-only unless --allow-runs)."""
-    from textual_serve.server import Server
+    from odcv_tui.ui.serve import serve_explorer
 
     path = db_path or default_db_path()
     open_cli_db(path, create=False).conn.close()  # a missing/newer/corrupt DB fails here, not in every tab
@@ -60,8 +60,8 @@ def serve_cmd(host: str, port: int, public_url: str | None, allow_runs: bool, db
     mode = "runs allowed" if allow_runs else "read-only"
     url = public_url or f"http://{host}:{port}"
     click.echo(f"odcv serve: {path} ({mode}) at {url}  (ctrl+c stops)", err=True)
-    Server(session_command(path, allow_runs), host=host, port=port, title=f"odcv · {path.name}",
-           public_url=public_url).serve()
+    serve_explorer(session_command(path, allow_runs), host=host, port=port, title=f"odcv · {path.name}",
+                   public_url=public_url)
 
 
 @click.command("serve-session", hidden=True)
