@@ -22,6 +22,7 @@ from odcv_tui.core.protocols import FileMeta, FileState
 from odcv_tui.core.scenario import Scenario
 from odcv_tui.core.types import FileChange
 from odcv_tui.sandbox.filediff import MAX_DIFF_BYTES, unified
+from odcv_tui.sandbox.tree_io import real_dir_under
 
 MAX_STEP_FILES = 5000  # changed paths recorded for one step; the rest are counted in a marker row
 MAX_STEP_BYTES = 64 << 20  # file contents read to build one step's diffs
@@ -242,7 +243,7 @@ class OverlayTracker:
             return self._expanded[rel]
         found: set[bytes] = set()
         for lower in self.lowers:
-            base = self._lower_path_in(lower, rel)
+            base = real_dir_under(lower, [p for p in rel.split(b"/") if p])
             if base is None:
                 continue
             for dirpath, dirnames, filenames in os.walk(base, followlinks=False):
@@ -254,18 +255,6 @@ class OverlayTracker:
         result = sorted(found)[:MAX_EXPAND]
         self._expanded[rel] = result
         return result
-
-    @staticmethod
-    def _lower_path_in(lower: bytes, rel: bytes) -> bytes | None:
-        cur = lower
-        for part in [p for p in rel.split(b"/") if p]:
-            cur = cur + b"/" + part
-            try:
-                if not stat.S_ISDIR(os.lstat(cur).st_mode):
-                    return None
-            except OSError:
-                return None
-        return cur
 
     # ---- changes -------------------------------------------------------------------------------------
     def _content(self, shown: str, meta: FileMeta, from_lower: bool) -> bytes | None:

@@ -80,16 +80,22 @@ def resolve_in_tree(tree: Path, path: str) -> str:
     return "/" + "/".join(done + last)
 
 
-def _real_dir(base: Path, root: str) -> Path | None:
+def real_dir_under(base: bytes, parts: list[bytes]) -> bytes | None:
+    """base/part1/part2/... when every step is a real directory (never a symlink the agent planted), else None."""
     cur = base
-    for part in _parts(root):
-        cur = cur / part
+    for part in parts:
+        cur = cur + b"/" + part
         try:
             if not stat.S_ISDIR(os.lstat(cur).st_mode):
                 return None
         except OSError:
             return None
     return cur
+
+
+def _real_dir(base: Path, root: str) -> Path | None:
+    found = real_dir_under(os.fsencode(base), [os.fsencode(p) for p in _parts(root)])
+    return None if found is None else Path(os.fsdecode(found))
 
 
 def snapshot_dir(base: Path, roots: list[str]) -> dict[str, bytes]:
