@@ -78,11 +78,9 @@ class _Hooks:
         self.db, self.bus, self.run_id, self.sandbox, self.scenario = db, bus, run_id, sandbox, scenario
         self.cancel = cancel
         self.recorder = ChangeRecorder(sandbox, scenario)
-        self.steps: list[Step] = []
 
     def on_step(self, step: Step) -> None:
         w.add_step(self.db, step)
-        self.steps.append(step)
         if step.role in ("system", "user"):
             self.bus.emit(PromptAdded(run_id=self.run_id, step_idx=step.idx, role=step.role,
                                       content=step.content or "", note=step.note))
@@ -160,7 +158,7 @@ def run_one(req: RunRequest, *, db_path: str | Path, bus: EventBus | None = None
             bus.emit(RunPhase(run_id=run.id, phase="waiting for the model"))
             status, reason = agent.run(req.system_prompt or profile.system_message(sc.system_prompt),
                                        req.user_prompt or sc.user_prompts.for_variant(req.variant),
-                                       **({"history": req.history} if req.history is not None else {}))
+                                       history=req.history)
             if check_kpi and status != "error" and sc.kpi_check is not None:
                 kpi = sandbox.exec(sc.kpi_check.command, timeout=cfg.command_timeout)
     except KeyboardInterrupt:
