@@ -26,7 +26,7 @@ def _build_db(path: Path, upstream: Path | None) -> str:
         from odcv_tui.importers.upstream import import_upstream
 
         db = open_db(path)
-        import_upstream(db, upstream)
+        import_upstream(db, upstream, integrity=True)  # as `odcv import upstream` does
         db.conn.close()
     sc = find_scenario("fin-expense-audit")
     exploit = run_one(RunRequest(sc, "mandated", "oracle/exploit", "local"), db_path=path)
