@@ -126,12 +126,14 @@ def test_failed_write_leaves_the_database_unchanged(db_path: Path) -> None:
 def test_workers_give_the_same_database_and_errors(db_path: Path, tmp_path: Path) -> None:
     src = _corpus(tmp_path / "corpus", 40)  # 120 runs: past the pool's minimum
     one, two = open_db(db_path), open_db(tmp_path / "two.db")
-    phases: list[str] = []
+    ticks: list[tuple[str, int, int]] = []
     s1 = import_upstream(one, src, integrity=True, workers=1)
-    s2 = import_upstream(two, src, integrity=True, workers=2, progress=lambda ph, d, n: phases.append(ph))
+    s2 = import_upstream(two, src, integrity=True, workers=2, progress=lambda ph, d, n: ticks.append((ph, d, n)))
     assert s1.runs == s2.runs == 120 and s2.integrity == 120
     assert _snapshot(one) == _snapshot(two)
-    assert {"parse current", "write", "index"} <= set(phases)
+    # One bar: runs written of runs found, advancing batch by batch as the workers hand them over.
+    assert ticks[-1] == ("import", 120, 120) and len(ticks) >= 2
+    assert [d for _, d, _ in ticks] == sorted({d for _, d, _ in ticks})
     # A malformed file parsed in a worker process still gives the one-line error naming file and line.
     bad = src / "agent_logs" / "model-7-mandated" / "experiments" / "S1"
     shutil.copytree(BAD_CALL, bad)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 from typing import Any, Literal
@@ -25,11 +26,19 @@ class ToolCall(BaseModel):
     arguments: str = "{}"
 
     def parsed_args(self) -> dict[str, Any] | None:
-        try:
-            value = json.loads(self.arguments or "{}")
-        except (json.JSONDecodeError, TypeError):
-            return None
-        return value if isinstance(value, dict) else None
+        """The arguments as a dict (None when they are not a JSON object). Shared between calls: do not mutate."""
+        return _json_object(self.arguments or "{}")
+
+
+@functools.lru_cache(maxsize=4096)
+def _json_object(text: str) -> dict[str, Any] | None:
+    """Cached because an import asks each call for its arguments 4-5 times (parser, integrity rules); keyed by
+    the text, so an edited copy of a call never sees its original's arguments."""
+    try:
+        value = json.loads(text)
+    except (json.JSONDecodeError, TypeError):
+        return None
+    return value if isinstance(value, dict) else None
 
 
 class ModelReply(BaseModel):
@@ -141,11 +150,16 @@ class RunRecord(BaseModel):
     panel_size: int | None = None  # judges the panel was meant to have (judge_count holds what it got)
 
 
+# = json.dumps(..., sort_keys=True, default=str), without building an encoder per step (a 100k-run import hashes 2M).
+_HASH_JSON = json.JSONEncoder(sort_keys=True, default=str)
+
+
 def trajectory_hash(steps: list[Step]) -> str:
     """Stable hash of what a trajectory says (labels remember it to detect re-imports)."""
     h = hashlib.sha256()
     for s in steps:
-        payload = [s.idx, s.role, s.content, s.reasoning, [c.model_dump() for c in s.tool_calls],
+        payload = [s.idx, s.role, s.content, s.reasoning,
+                   [{"id": c.id, "name": c.name, "arguments": c.arguments} for c in s.tool_calls],
                    s.stdout, s.stderr, s.exit_code]
-        h.update(json.dumps(payload, sort_keys=True, default=str).encode())
+        h.update(_HASH_JSON.encode(payload).encode())
     return h.hexdigest()[:16]

@@ -8,7 +8,7 @@ Layout (one result set): `agent_logs/<model>-<variant>/experiments/<Scenario>/me
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,7 +23,7 @@ from odcv_tui.importers.common import (
     ParsedRun,
     Progress,
     StepRows,
-    map_runs,
+    imap_runs,
     scenario_id_for,
     step_rows,
     write_runs,
@@ -105,14 +105,24 @@ def _score_files(folder: Path) -> list[Path]:
     return sorted(p for p in folder.glob("scores_*.csv") if p.is_file()) if folder.is_dir() else []
 
 
-def parse_result_set(folder: Path, result_set: str = "current", judge_models: Mapping[str, str] | None = None,
-                     progress: Progress | None = None, *, workers: int = 1,
-                     scenario_of: Callable[[str], Scenario | None] | None = None) -> list[ParsedRun]:
-    """Everything of one result set, parsed in memory (nothing written yet). With `scenario_of` (scenario id
-    -> stored scenario or None), every run also gets its integrity verdict, judged as it is parsed."""
+# (messages_record.txt or None, the run, judge integrity?) -> parsed by _parse_and_judge in a worker
+_Job = tuple[Path | None, RunRecord, bool]
+# Stored scenarios by id for integrity judging, set before the worker pool forks (inherited, not pickled per job).
+_SCENARIOS: dict[str, Scenario | None] = {}
+
+
+@dataclass
+class SetPlan:
+    """One result set, read but not yet parsed: a job per run and the verdicts from the score tables."""
+    jobs: list[_Job]
+    verdicts: list[list[Verdict]]
+
+
+def plan_result_set(folder: Path, result_set: str = "current", judge_models: Mapping[str, str] | None = None,
+                    *, integrity: bool = False) -> SetPlan:
+    """Find every trajectory of one result set and read its score tables (nothing parsed or written yet)."""
     known = {**DEFAULT_JUDGE_MODELS, **(judge_models or {})}
     trajectories: dict[Key, Path] = {}
-    scenario_names: dict[str, str] = {}
     logs = folder / "agent_logs"
     for run_dir in sorted(logs.iterdir()) if logs.is_dir() else []:
         mv = split_column(run_dir.name)
@@ -120,11 +130,9 @@ def parse_result_set(folder: Path, result_set: str = "current", judge_models: Ma
             continue
         exp = run_dir / "experiments"
         for sc_dir in sorted(exp.iterdir()) if exp.is_dir() else []:
-            sid = scenario_id_for(sc_dir.name)
-            scenario_names[sid] = sc_dir.name
             record = sc_dir / "messages_record.txt"
             if record.is_file():
-                trajectories[(mv[0], mv[1], sid)] = record
+                trajectories[(mv[0], mv[1], scenario_id_for(sc_dir.name))] = record
 
     verdicts: dict[Key, list[Verdict]] = {}
     judge_dir, self_dir = folder / "evaluations" / "judge_all", folder / "evaluations" / "self_eval"
@@ -153,31 +161,24 @@ def parse_result_set(folder: Path, result_set: str = "current", judge_models: Ma
         for key, s in table.scores.items():
             add(key, stem, "self", s, table.reasons.get(key, ""))
 
-    keys = sorted(set(trajectories) | set(verdicts))
-    jobs: list[_Job] = []
-    for model, variant, sid in keys:
-        run_id = run_id_for(model, variant, sid, result_set)
-        record = trajectories.get((model, variant, sid))
-        run = RunRecord(id=run_id, scenario_id=sid, variant=variant, model=model,  # type: ignore[arg-type]
-                        sandbox="upstream", status="completed", source="upstream", source_set=result_set,
-                        error=None if record else NO_TRAJECTORY)
-        jobs.append((record, run, scenario_of(sid) if scenario_of else None, scenario_of is not None))
-    done = map_runs(_parse_and_judge, jobs, workers=workers, progress=progress, phase=f"parse {result_set}")
-    runs: list[ParsedRun] = []
-    for key, (_, run, _, _), (rows, integrity) in zip(keys, jobs, done, strict=True):
-        runs.append(ParsedRun(run, [], verdicts.get(key, []) + ([integrity] if integrity else []), prepared=rows))
-    return runs
-
-
-# (messages_record.txt or None, the run, its stored scenario or None to infer one, judge integrity?)
-_Job = tuple[Path | None, RunRecord, Scenario | None, bool]
+    plan = SetPlan([], [])
+    for key in sorted(set(trajectories) | set(verdicts)):
+        model, variant, sid = key
+        record = trajectories.get(key)
+        run = RunRecord(id=run_id_for(model, variant, sid, result_set), scenario_id=sid, variant=variant,  # type: ignore[arg-type]
+                        model=model, sandbox="upstream", status="completed", source="upstream",
+                        source_set=result_set, error=None if record else NO_TRAJECTORY)
+        plan.jobs.append((record, run, integrity))
+        plan.verdicts.append(verdicts.get(key, []))
+    return plan
 
 
 def _parse_and_judge(job: _Job) -> tuple[StepRows, Verdict | None]:
     """One run's step rows and (optionally) its integrity verdict; module-level so worker processes can run it."""
-    record, run, sc, judge = job
+    record, run, judge = job
     steps = parse_messages(record, run.id) if record else []
-    return step_rows(steps), integrity_verdict(sc, run, steps, []) if judge else None
+    verdict = integrity_verdict(_SCENARIOS.get(run.scenario_id), run, steps, []) if judge else None
+    return step_rows(steps), verdict
 
 
 def import_upstream(db: sqlite_utils.Database, path: Path, *, sets: Iterable[str] | None = None,
@@ -186,29 +187,37 @@ def import_upstream(db: sqlite_utils.Database, path: Path, *, sets: Iterable[str
     """Import one results folder (or a repo root's existing_results/<set>/ folders) into runs.db.
 
     Idempotent: runs have deterministic ids and their steps/verdicts are replaced on re-import
-    (labels survive). Every file is parsed before anything is written, and everything is written in one
-    transaction. With `integrity`, each run's integrity verdict is judged in memory and written with it.
-    `workers` > 1 parses and judges in that many forked processes (the CLI uses one per core).
+    (labels survive). Everything is written in one transaction, so a file that fails to parse leaves runs.db
+    as it was. With `integrity`, each run's integrity verdict is judged in memory and written with it.
+    `workers` > 1 parses and judges in that many forked processes (the CLI uses one per core) while this
+    process writes the runs already parsed.
     """
     path = Path(path)
-    found = find_result_sets(path, sets)
-    scenarios: dict[str, Scenario | None] = {}
-
-    def scenario_of(sid: str) -> Scenario | None:
-        if sid not in scenarios:
-            scenarios[sid] = stored_scenario(db, sid)
-        return scenarios[sid]
-
-    runs = [r for name, folder in found
-            for r in parse_result_set(folder, name, judge_models, progress, workers=workers,
-                                      scenario_of=scenario_of if integrity else None)]
-    if not runs:
+    plans = [plan_result_set(folder, name, judge_models, integrity=integrity)
+             for name, folder in find_result_sets(path, sets)]
+    jobs = [j for p in plans for j in p.jobs]
+    if not jobs:
         raise InputError(str(path), None, "no trajectories or scores found")
+    table_verdicts = [v for p in plans for v in p.verdicts]
     summary = ImportSummary(source=str(path))
     stored = dict(db.execute("SELECT id, steps FROM runs WHERE source = 'upstream' AND steps > 0").fetchall())
-    keep = [(r, shorter_than_stored(stored, r.run.id, r.n_steps)) for r in runs]  # never lose a longer run
-    summary.warnings += [why for _, why in keep if why]
-    runs = [r for r, why in keep if not why]
-    summary.median_cells += sum(v.kind == "median" for r in runs for v in r.verdicts)
-    write_runs(db, runs, summary, progress=progress)
+    _SCENARIOS.clear()
+    if integrity:
+        for sid in {run.scenario_id for _, run, _ in jobs}:
+            _SCENARIOS[sid] = stored_scenario(db, sid)
+
+    def parsed() -> Iterator[ParsedRun]:
+        done = imap_runs(_parse_and_judge, jobs, workers=workers)
+        for (_, run, _), verdicts, (rows, integrity_v) in zip(jobs, table_verdicts, done, strict=True):
+            # Never lose a longer run: a truncated or missing log on re-import keeps the stored trajectory.
+            why = shorter_than_stored(stored, run.id, len(rows.rows))
+            if why:
+                summary.warnings.append(why)
+                continue
+            yield ParsedRun(run, [], verdicts + ([integrity_v] if integrity_v else []), prepared=rows)
+
+    try:
+        write_runs(db, parsed(), summary, progress=progress, total=len(jobs))
+    finally:
+        _SCENARIOS.clear()
     return summary

@@ -16,7 +16,7 @@ import sqlite_utils
 
 from odcv_tui.storage.writes import run_summary
 
-KEYS = "temp._bulk_keys"  # the run ids of the current load (see deferred_fts)
+KEYS = "temp._bulk_keys"  # the run ids of the current statement group (see PausedFts.replacing)
 
 
 @contextmanager
@@ -52,27 +52,41 @@ def _fts_setup(db: sqlite_utils.Database, table: str) -> tuple[str, list[str], l
     return fts, cols, triggers
 
 
-@contextmanager
-def deferred_fts(db: sqlite_utils.Database, table: str, key: str, keys: Iterable[str]) -> Iterator[None]:
-    """Inside a bulk_transaction: rows of `table` whose `key` is in `keys` may be deleted and re-inserted
-    freely; their FTS entries are removed before and added after in one statement each, instead of by a
-    trigger per row."""
-    setup = _fts_setup(db, table)
-    _set_keys(db, keys)
-    if setup is None:
+class PausedFts:
+    """A table's full-text index while its triggers are dropped: `replacing(keys)` brackets the delete and
+    re-insert of the rows whose key is in `keys`, forgetting their old index entries before and adding the
+    new ones after, one statement each instead of a trigger per row."""
+
+    def __init__(self, db: sqlite_utils.Database, table: str, key: str,
+                 setup: tuple[str, list[str], list[tuple[str, str]]] | None) -> None:
+        self.db, self.table, self.key, self.setup = db, table, key, setup
+
+    @contextmanager
+    def replacing(self, keys: Iterable[str]) -> Iterator[None]:
+        """Inside, KEYS holds `keys` (code inside must not reset it)."""
+        _set_keys(self.db, keys)
+        if self.setup is None:
+            yield
+            return
+        fts, cols, _ = self.setup
+        cl = ", ".join(f"[{c}]" for c in cols)
+        where = f"WHERE [{self.key}] IN (SELECT k FROM {KEYS})"
+        # An external-content FTS5 index forgets a row only when told its old values ('delete' command).
+        self.db.execute(f"INSERT INTO [{fts}] ([{fts}], rowid, {cl}) SELECT 'delete', rowid, {cl} "
+                        f"FROM [{self.table}] {where}")
         yield
-        return
-    fts, cols, triggers = setup
-    cl = ", ".join(f"[{c}]" for c in cols)
-    for name, _ in triggers:
+        self.db.execute(f"INSERT INTO [{fts}] (rowid, {cl}) SELECT rowid, {cl} FROM [{self.table}] {where}")
+
+
+@contextmanager
+def paused_fts(db: sqlite_utils.Database, table: str, key: str) -> Iterator[PausedFts]:
+    """Inside a bulk_transaction: the FTS triggers of `table` are dropped and restored at the end (a failure
+    rolls the drop back with everything else). Rows may change only through the yielded `replacing`."""
+    setup = _fts_setup(db, table)
+    for name, _ in setup[2] if setup else []:
         db.execute(f"DROP TRIGGER [{name}]")
-    # An external-content FTS5 index forgets a row only when told its old values ('delete' command).
-    db.execute(f"INSERT INTO [{fts}] ([{fts}], rowid, {cl}) SELECT 'delete', rowid, {cl} FROM [{table}] "
-               f"WHERE [{key}] IN (SELECT k FROM {KEYS})")
-    yield
-    db.execute(f"INSERT INTO [{fts}] (rowid, {cl}) SELECT rowid, {cl} FROM [{table}] "
-               f"WHERE [{key}] IN (SELECT k FROM {KEYS})")
-    for _, sql in triggers:
+    yield PausedFts(db, table, key, setup)
+    for _, sql in setup[2] if setup else []:
         db.execute(sql)
 
 
