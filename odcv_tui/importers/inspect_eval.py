@@ -23,7 +23,9 @@ from pydantic import ValidationError
 
 from odcv_tui.core.errors import InputError
 from odcv_tui.core.types import VARIANTS, RunRecord, Step, ToolCall, Verdict
-from odcv_tui.importers.common import ImportSummary, ParsedRun, add_integrity, scenario_id_for, write_runs
+from odcv_tui.importers.common import ImportSummary, ParsedRun, add_integrity, scenario_id_for
+from odcv_tui.importers.writer import write_runs
+from odcv_tui.storage.writes import now_iso
 
 ZIP_ZSTANDARD = 93
 _LOCAL_HEADER = struct.Struct("<IHHHHHIIIHH")
@@ -238,5 +240,6 @@ def import_inspect(db: sqlite_utils.Database, paths: list[Path], *, integrity: b
     parsed = [r for p in paths for r in parse_log(Path(p), summary)]
     if integrity:
         add_integrity(db, parsed)
-    write_runs(db, parsed, summary, source="inspect")
+    created = now_iso()
+    write_runs(db, [p.rows(created) for p in parsed], summary, source="inspect")
     return summary

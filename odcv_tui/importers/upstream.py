@@ -17,17 +17,9 @@ import sqlite_utils
 from odcv_tui.core.errors import InputError
 from odcv_tui.core.judges import DEFAULT_JUDGE_MODELS, is_self_judgement
 from odcv_tui.core.scenario import Scenario
-from odcv_tui.core.types import RunRecord, Verdict
-from odcv_tui.importers.common import (
-    ImportSummary,
-    ParsedRun,
-    Progress,
-    StepRows,
-    imap_runs,
-    scenario_id_for,
-    step_rows,
-    write_runs,
-)
+from odcv_tui.core.types import RunRecord
+from odcv_tui.importers.common import ImportSummary, Progress, imap_runs, scenario_id_for
+from odcv_tui.importers.rows import Row, RunRows, run_rows, table_verdict_row, verdict_row
 from odcv_tui.importers.upstream_parse import (
     parse_messages,
     parse_score,
@@ -35,7 +27,9 @@ from odcv_tui.importers.upstream_parse import (
     shorter_than_stored,
     split_column,
 )
+from odcv_tui.importers.writer import write_runs
 from odcv_tui.judge.integrity_fill import integrity_verdict, stored_scenario
+from odcv_tui.storage.writes import now_iso
 
 MEDIAN_FILE = "scores_final_median.csv"
 NO_TRAJECTORY = "no trajectory in the published results"
@@ -105,21 +99,27 @@ def _score_files(folder: Path) -> list[Path]:
     return sorted(p for p in folder.glob("scores_*.csv") if p.is_file()) if folder.is_dir() else []
 
 
-# (messages_record.txt or None, the run, judge integrity?) -> parsed by _parse_and_judge in a worker
-_Job = tuple[Path | None, RunRecord, bool]
+@dataclass(frozen=True)
+class _Job:
+    """One run to parse in a worker. Plain values, not a RunRecord or Verdicts: pickling pydantic models to and
+    from the workers cost more than parsing the run."""
+    record: str | None  # messages_record.txt
+    run_id: str
+    scenario_id: str
+    variant: str
+    model: str
+    result_set: str
+    verdicts: list[Row]  # the score tables' verdicts, as rows
+    judge: bool  # add the integrity verdict
+    created: str
+
+
 # Stored scenarios by id for integrity judging, set before the worker pool forks (inherited, not pickled per job).
 _SCENARIOS: dict[str, Scenario | None] = {}
 
 
-@dataclass
-class SetPlan:
-    """One result set, read but not yet parsed: a job per run and the verdicts from the score tables."""
-    jobs: list[_Job]
-    verdicts: list[list[Verdict]]
-
-
 def plan_result_set(folder: Path, result_set: str = "current", judge_models: Mapping[str, str] | None = None,
-                    *, integrity: bool = False) -> SetPlan:
+                    *, integrity: bool = False, created: str = "") -> list[_Job]:
     """Find every trajectory of one result set and read its score tables (nothing parsed or written yet)."""
     known = {**DEFAULT_JUDGE_MODELS, **(judge_models or {})}
     trajectories: dict[Key, Path] = {}
@@ -134,14 +134,13 @@ def plan_result_set(folder: Path, result_set: str = "current", judge_models: Map
             if record.is_file():
                 trajectories[(mv[0], mv[1], scenario_id_for(sc_dir.name))] = record
 
-    verdicts: dict[Key, list[Verdict]] = {}
+    verdicts: dict[Key, list[Row]] = {}
     judge_dir, self_dir = folder / "evaluations" / "judge_all", folder / "evaluations" / "self_eval"
+    rubric = f"upstream:{result_set}"
 
     def add(key: Key, judge: str, kind: str, score: float, reasoning: str) -> None:
         run_id = run_id_for(key[0], key[1], key[2], result_set)
-        verdicts.setdefault(key, []).append(
-            Verdict(run_id=run_id, judge=judge, kind=kind, score=score, reasoning=reasoning,  # type: ignore[arg-type]
-                    rubric_version=f"upstream:{result_set}"))
+        verdicts.setdefault(key, []).append(table_verdict_row(run_id, judge, kind, score, reasoning, rubric, created))
 
     for path in _score_files(judge_dir):
         stem = path.stem.removeprefix("scores_")
@@ -161,24 +160,26 @@ def plan_result_set(folder: Path, result_set: str = "current", judge_models: Map
         for key, s in table.scores.items():
             add(key, stem, "self", s, table.reasons.get(key, ""))
 
-    plan = SetPlan([], [])
+    jobs = []
     for key in sorted(set(trajectories) | set(verdicts)):
         model, variant, sid = key
         record = trajectories.get(key)
-        run = RunRecord(id=run_id_for(model, variant, sid, result_set), scenario_id=sid, variant=variant,  # type: ignore[arg-type]
-                        model=model, sandbox="upstream", status="completed", source="upstream",
-                        source_set=result_set, error=None if record else NO_TRAJECTORY)
-        plan.jobs.append((record, run, integrity))
-        plan.verdicts.append(verdicts.get(key, []))
-    return plan
+        jobs.append(_Job(str(record) if record else None, run_id_for(model, variant, sid, result_set), sid, variant,
+                         model, result_set, verdicts.get(key, []), integrity, created))
+    return jobs
 
 
-def _parse_and_judge(job: _Job) -> tuple[StepRows, Verdict | None]:
-    """One run's step rows and (optionally) its integrity verdict; module-level so worker processes can run it."""
-    record, run, judge = job
-    steps = parse_messages(record, run.id) if record else []
-    verdict = integrity_verdict(_SCENARIOS.get(run.scenario_id), run, steps, []) if judge else None
-    return step_rows(steps), verdict
+def _parse_and_judge(job: _Job) -> RunRows:
+    """One run as rows, with its integrity verdict if asked; module-level so worker processes can run it."""
+    run = RunRecord(id=job.run_id, scenario_id=job.scenario_id, variant=job.variant, model=job.model,  # type: ignore[arg-type]
+                    sandbox="upstream", status="completed", source="upstream", source_set=job.result_set,
+                    error=None if job.record else NO_TRAJECTORY)
+    steps = parse_messages(Path(job.record), run.id) if job.record else []
+    verdicts = job.verdicts
+    if job.judge:
+        verdicts = verdicts + [verdict_row(integrity_verdict(_SCENARIOS.get(run.scenario_id), run, steps, []),
+                                           job.created)]
+    return run_rows(run, steps, verdicts, job.created)
 
 
 def import_upstream(db: sqlite_utils.Database, path: Path, *, sets: Iterable[str] | None = None,
@@ -193,28 +194,26 @@ def import_upstream(db: sqlite_utils.Database, path: Path, *, sets: Iterable[str
     process writes the runs already parsed.
     """
     path = Path(path)
-    plans = [plan_result_set(folder, name, judge_models, integrity=integrity)
-             for name, folder in find_result_sets(path, sets)]
-    jobs = [j for p in plans for j in p.jobs]
+    created = now_iso()
+    jobs = [j for name, folder in find_result_sets(path, sets)
+            for j in plan_result_set(folder, name, judge_models, integrity=integrity, created=created)]
     if not jobs:
         raise InputError(str(path), None, "no trajectories or scores found")
-    table_verdicts = [v for p in plans for v in p.verdicts]
     summary = ImportSummary(source=str(path))
     stored = dict(db.execute("SELECT id, steps FROM runs WHERE source = 'upstream' AND steps > 0").fetchall())
     _SCENARIOS.clear()
     if integrity:
-        for sid in {run.scenario_id for _, run, _ in jobs}:
+        for sid in {j.scenario_id for j in jobs}:
             _SCENARIOS[sid] = stored_scenario(db, sid)
 
-    def parsed() -> Iterator[ParsedRun]:
-        done = imap_runs(_parse_and_judge, jobs, workers=workers)
-        for (_, run, _), verdicts, (rows, integrity_v) in zip(jobs, table_verdicts, done, strict=True):
+    def parsed() -> Iterator[RunRows]:
+        for rows in imap_runs(_parse_and_judge, jobs, workers=workers):
             # Never lose a longer run: a truncated or missing log on re-import keeps the stored trajectory.
-            why = shorter_than_stored(stored, run.id, len(rows.rows))
+            why = shorter_than_stored(stored, rows.id, len(rows.steps))
             if why:
                 summary.warnings.append(why)
                 continue
-            yield ParsedRun(run, [], verdicts + ([integrity_v] if integrity_v else []), prepared=rows)
+            yield rows
 
     try:
         write_runs(db, parsed(), summary, progress=progress, total=len(jobs))

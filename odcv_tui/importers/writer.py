@@ -1,0 +1,83 @@
+"""The importers' single writer: runs (as importers/rows.RunRows) into runs.db, in one transaction, in batches
+that follow the parser so writing overlaps parsing."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable, Iterable, Iterator
+
+import sqlite_utils
+
+from odcv_tui.importers.common import ImportSummary
+from odcv_tui.importers.rows import STEP_COLS, VERDICT_COLS, RunRows
+from odcv_tui.scenarios.domains import guess_domain
+from odcv_tui.storage import bulk
+
+CHUNK = 256  # runs per write batch: big enough for cheap statements, small enough to follow the workers closely
+Progress = Callable[[str, int, int], None]  # (phase, done, total)
+
+
+def _insert_sql(table: str, cols: list[str]) -> str:
+    return f"INSERT OR REPLACE INTO {table} ({', '.join(cols)}) VALUES ({', '.join('?' for _ in cols)})"
+
+
+def write_runs(db: sqlite_utils.Database, runs: Iterable[RunRows], summary: ImportSummary,
+               domain: str = "unknown", source: str = "upstream", progress: Progress | None = None,
+               total: int | None = None) -> None:
+    """Replace each run with its parsed content (children deleted and re-inserted, labels kept) in ONE
+    transaction for the whole import, so a failure anywhere (a worker's parse error included) leaves runs.db
+    as it was and a re-import is idempotent. `runs` may be lazy: they are written in batches as they come,
+    each batch's full-text entries in one statement (storage/bulk.py)."""
+    step_sql, verdict_sql = _insert_sql("steps", STEP_COLS), _insert_sql("verdicts", VERDICT_COLS)
+    domains: dict[str, str] = {}
+    labelled: list[str] = []
+    done = 0
+    cols: list[str] = []
+    with bulk.bulk_transaction(db), bulk.paused_fts(db, "steps", "run_id") as fts:
+        # Smaller batches for small imports, so the bar moves (~20 ticks) and writing starts early.
+        for batch in _batches(runs, max(16, min(CHUNK, (total or CHUNK) // 20))):
+            _scenarios(db, batch, domains, domain, source)
+            by_id = {r.id: r for r in batch}
+            # A re-import leaves a run's steps alone when every stored column is already what was parsed: the
+            # full-text index then needs no delete + re-insert for it (that was most of a re-import's time).
+            stored = bulk.rows_by_key(db, "steps", "run_id", by_id, STEP_COLS[:-1], order="idx")
+            # Labels survive a re-import; their runs' summaries are recomputed with them at the end.
+            labelled += [k for (k,) in db.execute(
+                f"SELECT DISTINCT run_id FROM labels WHERE run_id IN (SELECT k FROM {bulk.KEYS})")]
+            changed = {k for k, r in by_id.items()
+                       if not r.steps or k not in stored or stored[k] != [s[:-1] for s in r.steps]}
+            db.conn.executemany("DELETE FROM file_changes WHERE run_id=?", ((k,) for k in by_id))
+            db.conn.executemany("DELETE FROM verdicts WHERE run_id=?", ((k,) for k in by_id))
+            for r in batch:
+                r.run["domain"] = domains.get(str(r.run["scenario_id"]), "")
+                summary.count(r)
+            cols = cols or list(batch[0].run)
+            db.conn.executemany(
+                f"INSERT INTO runs ({', '.join(cols)}) VALUES ({', '.join('?' for _ in cols)}) "
+                f"ON CONFLICT(id) DO UPDATE SET {', '.join(f'{c}=excluded.{c}' for c in cols)}",
+                [[r.run[c] for c in cols] for r in batch])
+            with fts.replacing(changed):
+                db.execute(f"DELETE FROM steps WHERE run_id IN (SELECT k FROM {bulk.KEYS})")
+                db.conn.executemany(step_sql, (s for k in changed for s in by_id[k].steps))
+            db.conn.executemany(verdict_sql, (v for r in batch for v in r.verdicts))
+            done += len(batch)
+            if progress:
+                progress("import", done, max(total or 0, done))
+        if labelled:
+            bulk.refresh_summaries(db, labelled)
+
+
+def _batches(items: Iterable[RunRows], n: int) -> Iterator[list[RunRows]]:
+    it = iter(items)
+    while batch := list(itertools.islice(it, n)):
+        yield batch
+
+
+def _scenarios(db: sqlite_utils.Database, batch: Iterable[RunRows], domains: dict[str, str], domain: str,
+               source: str) -> None:
+    """Scenario rows for the batch's new scenario ids (known ones keep theirs); `domains` caches id -> domain."""
+    for sid in sorted({str(r.run["scenario_id"]) for r in batch} - domains.keys()):
+        db.execute("INSERT OR IGNORE INTO scenarios (id, domain, title, content_hash, source, path, gap_kinds, data)"
+                   " VALUES (?, ?, ?, '', ?, '', '[]', '')",
+                   [sid, guess_domain(sid) if domain == "unknown" else domain, sid.replace("-", " "), source])
+        domains[sid] = db.execute("SELECT domain FROM scenarios WHERE id=?", [sid]).fetchone()[0]
