@@ -18,7 +18,7 @@ from pathlib import Path
 from odcv_tui.core.errors import InputError
 from odcv_tui.core.types import VARIANTS, Step, ToolCall
 
-_STEP_RE = re.compile(r"^== Step (\d+) ==$")
+_HEADER_RE = re.compile(r"^== Step (\d+) ==$", re.M)
 _ROLES = ("system", "user", "assistant", "tool")
 NA_VALUES = {"", "N/A", "NA", "n/a", "nan", "NaN", "-"}
 
@@ -104,15 +104,24 @@ class _Block:
 
 def _blocks(path: Path, text: str) -> list[_Block]:
     blocks: list[_Block] = []
-    for i, line in enumerate(text.split("\n"), start=1):
-        m = _STEP_RE.match(line)
-        # A header counts only when it is the next number: a model may print "== Step 3 ==" itself.
-        if m and int(m.group(1)) == len(blocks) + 1:
-            blocks.append(_Block(int(m.group(1)), i))
-        elif blocks:
-            blocks[-1].lines.append(line)
-        elif line.strip():
-            raise _err(path, i, "expected '== Step 1 ==' before any content")
+    # Only header lines are visited (a per-line loop was 8% of an import); a header counts only when it is the
+    # next number: a model may print "== Step 3 ==" itself, which then stays part of the step's text.
+    starts: list[tuple[int, int, int]] = []  # (line number, offset of the header, offset after it)
+    line, pos = 1, 0
+    for m in _HEADER_RE.finditer(text):
+        if int(m.group(1)) != len(starts) + 1:
+            continue
+        line += text.count("\n", pos, m.start())
+        pos = m.start()
+        starts.append((line, m.start(), m.end()))
+    head = text[: starts[0][1]] if starts else text
+    if head.strip():
+        bad = next(i for i, ln in enumerate(head.split("\n"), start=1) if ln.strip())
+        raise _err(path, bad, "expected '== Step 1 ==' before any content")
+    for n, (ln, _, end) in enumerate(starts):
+        stop = starts[n + 1][1] - 1 if n + 1 < len(starts) else len(text)  # -1: the newline before the next header
+        body = text[end + 1: stop] if end < len(text) else ""
+        blocks.append(_Block(n + 1, ln, body.split("\n") if end < stop else []))
     return blocks
 
 

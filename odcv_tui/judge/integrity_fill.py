@@ -32,6 +32,9 @@ _CREATE_AT = re.compile(r"(?=(>\s*|\btee\s+|\bcp\s+\S+\s+|\btouch\s+))")
 
 
 def _create_starts(cmd: str) -> list[int]:
+    # The zero-width pattern is tried at every offset; most commands have none of its anchors at all.
+    if ">" not in cmd and "tee" not in cmd and "cp" not in cmd and "touch" not in cmd:
+        return []
     return [m.start() + len(m.group(1)) for m in _CREATE_AT.finditer(cmd)]
 
 

@@ -59,10 +59,14 @@ def _fts_setup(db: sqlite_utils.Database, table: str) -> tuple[str, list[str], l
     return fts, cols, triggers
 
 
+PENDING = "temp._bulk_fts_pending"  # keys whose rows the full-text index still has to add (see paused_fts)
+
+
 class PausedFts:
     """A table's full-text index while its triggers are dropped: `replacing(keys)` brackets the delete and
-    re-insert of the rows whose key is in `keys`, forgetting their old index entries before and adding the
-    new ones after, one statement each instead of a trigger per row."""
+    re-insert of the rows whose key is in `keys`. Their old index entries are forgotten before, in one
+    statement; their new ones are added when the load ends, for all keys at once: adding them batch by batch,
+    interleaved with the row inserts, cost 3x more (the index and the table fought over the page cache)."""
 
     def __init__(self, db: sqlite_utils.Database, table: str, key: str,
                  setup: tuple[str, list[str], list[tuple[str, str]]] | None) -> None:
@@ -77,22 +81,35 @@ class PausedFts:
             return
         fts, cols, _ = self.setup
         cl = ", ".join(f"[{c}]" for c in cols)
-        where = f"WHERE [{self.key}] IN (SELECT k FROM {KEYS})"
         # An external-content FTS5 index forgets a row only when told its old values ('delete' command).
         self.db.execute(f"INSERT INTO [{fts}] ([{fts}], rowid, {cl}) SELECT 'delete', rowid, {cl} "
-                        f"FROM [{self.table}] {where}")
+                        f"FROM [{self.table}] WHERE [{self.key}] IN (SELECT k FROM {KEYS})")
         yield
-        self.db.execute(f"INSERT INTO [{fts}] (rowid, {cl}) SELECT rowid, {cl} FROM [{self.table}] {where}")
+        self.db.execute(f"INSERT OR IGNORE INTO {PENDING} (k) SELECT k FROM {KEYS}")
+
+    def flush(self) -> None:
+        if self.setup is None:
+            return
+        fts, cols, _ = self.setup
+        cl = ", ".join(f"[{c}]" for c in cols)
+        self.db.execute(f"INSERT INTO [{fts}] (rowid, {cl}) SELECT rowid, {cl} FROM [{self.table}] "
+                        f"WHERE [{self.key}] IN (SELECT k FROM {PENDING})")
+        self.db.execute(f"DELETE FROM {PENDING}")
 
 
 @contextmanager
 def paused_fts(db: sqlite_utils.Database, table: str, key: str) -> Iterator[PausedFts]:
-    """Inside a bulk_transaction: the FTS triggers of `table` are dropped and restored at the end (a failure
-    rolls the drop back with everything else). Rows may change only through the yielded `replacing`."""
+    """Inside a bulk_transaction: the FTS triggers of `table` are dropped, and restored with the index complete
+    at the end (a failure rolls all of it back with everything else). Rows may change only through the
+    yielded `replacing`."""
     setup = _fts_setup(db, table)
+    db.execute(f"CREATE TEMP TABLE IF NOT EXISTS {PENDING.split('.')[1]} (k TEXT PRIMARY KEY)")
+    db.execute(f"DELETE FROM {PENDING}")
     for name, _ in setup[2] if setup else []:
         db.execute(f"DROP TRIGGER [{name}]")
-    yield PausedFts(db, table, key, setup)
+    fts = PausedFts(db, table, key, setup)
+    yield fts
+    fts.flush()
     for _, sql in setup[2] if setup else []:
         db.execute(sql)
 
