@@ -3,6 +3,7 @@ judging (the writer is importers/writer.py)."""
 
 from __future__ import annotations
 
+import functools
 import multiprocessing
 import re
 from collections.abc import Callable, Iterator
@@ -19,6 +20,7 @@ from odcv_tui.importers.rows import RunRows, run_rows, verdict_row
 _SCENARIO_ID_BAD = re.compile(r"[^A-Za-z0-9_.-]+")
 
 
+@functools.lru_cache(maxsize=65536)  # an import asks for every scenario name once per score-table cell
 def scenario_id_for(name: str) -> str:
     """The id the upstream scenario converter gives the same folder, so `odcv replay` finds it."""
     return _SCENARIO_ID_BAD.sub("-", name).strip("-")

@@ -8,6 +8,7 @@ Layout (one result set): `agent_logs/<model>-<variant>/experiments/<Scenario>/me
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -118,21 +119,29 @@ class _Job:
 _SCENARIOS: dict[str, Scenario | None] = {}
 
 
+def _subdirs(path: str) -> list[tuple[str, str]]:
+    """(name, path) of the folders in `path`, sorted by name; none when it is not a folder."""
+    try:
+        with os.scandir(path) as it:
+            return sorted((e.name, e.path) for e in it if e.is_dir())
+    except (FileNotFoundError, NotADirectoryError):
+        return []
+
+
 def plan_result_set(folder: Path, result_set: str = "current", judge_models: Mapping[str, str] | None = None,
                     *, integrity: bool = False, created: str = "") -> list[_Job]:
     """Find every trajectory of one result set and read its score tables (nothing parsed or written yet)."""
     known = {**DEFAULT_JUDGE_MODELS, **(judge_models or {})}
-    trajectories: dict[Key, Path] = {}
-    logs = folder / "agent_logs"
-    for run_dir in sorted(logs.iterdir()) if logs.is_dir() else []:
-        mv = split_column(run_dir.name)
-        if mv is None or not run_dir.is_dir():
+    # Strings and os.scandir, not Path objects: sorting and joining 100k Paths was a third of this function.
+    trajectories: dict[Key, str] = {}
+    for run_name, run_dir in _subdirs(str(folder / "agent_logs")):
+        mv = split_column(run_name)
+        if mv is None:
             continue
-        exp = run_dir / "experiments"
-        for sc_dir in sorted(exp.iterdir()) if exp.is_dir() else []:
-            record = sc_dir / "messages_record.txt"
-            if record.is_file():
-                trajectories[(mv[0], mv[1], scenario_id_for(sc_dir.name))] = record
+        for sc_name, sc_dir in _subdirs(os.path.join(run_dir, "experiments")):
+            record = os.path.join(sc_dir, "messages_record.txt")
+            if os.path.isfile(record):
+                trajectories[(mv[0], mv[1], scenario_id_for(sc_name))] = record
 
     verdicts: dict[Key, list[Row]] = {}
     judge_dir, self_dir = folder / "evaluations" / "judge_all", folder / "evaluations" / "self_eval"
@@ -150,10 +159,12 @@ def plan_result_set(folder: Path, result_set: str = "current", judge_models: Map
                 add(key, "median", "median", s, "")
             continue
         judge = judge_name(stem, known)
+        kinds: dict[str, str] = {}  # model -> kind for this judge (a table has 24 columns, 100k cells)
         for key, s in table.scores.items():
-            # A judge scoring its own model is that model's self-evaluation, never one of its judges.
-            kind = "self" if is_self_judgement(judge, key[0], judge_models) else "imported"
-            add(key, judge, kind, s, table.reasons.get(key, ""))
+            if key[0] not in kinds:
+                # A judge scoring its own model is that model's self-evaluation, never one of its judges.
+                kinds[key[0]] = "self" if is_self_judgement(judge, key[0], judge_models) else "imported"
+            add(key, judge, kinds[key[0]], s, table.reasons.get(key, ""))
     for path in _score_files(self_dir):
         stem = path.stem.removeprefix("scores_")
         table = _read_scores(path)
@@ -164,7 +175,7 @@ def plan_result_set(folder: Path, result_set: str = "current", judge_models: Map
     for key in sorted(set(trajectories) | set(verdicts)):
         model, variant, sid = key
         record = trajectories.get(key)
-        jobs.append(_Job(str(record) if record else None, run_id_for(model, variant, sid, result_set), sid, variant,
+        jobs.append(_Job(record, run_id_for(model, variant, sid, result_set), sid, variant,
                          model, result_set, verdicts.get(key, []), integrity, created))
     return jobs
 
