@@ -48,6 +48,9 @@ async def shoot_all(db: Path, out: Path, *, exploit_run: str | None, compare: tu
     async with app.run_test(size=SIZE) as pilot:
         runs = app.runs_screen
         await _until(pilot, lambda: runs is not None and bool(runs.row_ids), "the Runs table")
+        # A late resize on a loaded box can clear and reload the table once: wait it out, then shoot the rows.
+        await pilot.pause(0.3)
+        await _until(pilot, lambda: runs is not None and bool(runs.row_ids), "the Runs table")
         save(app, "runs")
         await pilot.press("s")
         await pilot.press(*"threshold", "enter")
