@@ -47,10 +47,14 @@ async def shoot_all(db: Path, out: Path, *, exploit_run: str | None, compare: tu
     app = OdcvApp(db, welcome=False)
     async with app.run_test(size=SIZE) as pilot:
         runs = app.runs_screen
-        await _until(pilot, lambda: runs is not None and bool(runs.row_ids), "the Runs table")
-        # A late resize on a loaded box can clear and reload the table once: wait it out, then shoot the rows.
+        def rows_shown() -> bool:
+            return runs is not None and bool(runs.row_ids)
+
+        await _until(pilot, rows_shown, "the Runs table")
+        # On a loaded box the shot once came out empty (likely a late resize clearing and reloading the table):
+        # settle, then require the rows again before shooting.
         await pilot.pause(0.3)
-        await _until(pilot, lambda: runs is not None and bool(runs.row_ids), "the Runs table")
+        await _until(pilot, rows_shown, "the Runs table")
         save(app, "runs")
         await pilot.press("s")
         await pilot.press(*"threshold", "enter")
