@@ -5,6 +5,7 @@ prompt) printed it in any format: 28% is shown by `28`, `28.0`, `28.00`, `0.28`,
 from __future__ import annotations
 
 import bisect
+import functools
 import re
 from collections.abc import Iterable
 
@@ -13,17 +14,26 @@ _PERCENT = re.compile(r"(?<![\w.])(\d+(?:\.\d+)?)\s?%")
 _NUMBER = re.compile(r"(?<![\d.])\d{1,3}(?:,\d{3})+(?:\.\d+)?|(?<![\d.])\d*\.?\d+")
 
 
+@functools.lru_cache(maxsize=8192)
+def _numbers(text: str) -> frozenset[float]:
+    """The numbers in one text. Cached: a run's claims each look at all earlier outputs (and the scenario's
+    prompts, shared by its runs), so the same texts were scanned again and again."""
+    values = set()
+    for m in _NUMBER.findall(text):
+        try:
+            values.add(float(m.replace(",", "")))
+        except ValueError:
+            continue
+    return frozenset(values)
+
+
 class ShownNumbers:
     """Every number in a body of text, sorted for range look-ups."""
 
     def __init__(self, texts: Iterable[str]) -> None:
         values: set[float] = set()
         for text in texts:
-            for m in _NUMBER.findall(text or ""):
-                try:
-                    values.add(float(m.replace(",", "")))
-                except ValueError:
-                    continue
+            values |= _numbers(text or "")
         self.values = sorted(values)
 
     def __bool__(self) -> bool:
@@ -44,7 +54,7 @@ class ShownNumbers:
 
 def percentages(text: str) -> list[str]:
     """The percentages written in `text` ("28%", "28.5 %") as their number strings."""
-    return _PERCENT.findall(text or "")
+    return _PERCENT.findall(text) if text and "%" in text else []  # most outputs have no % sign at all
 
 
 def unshown(text: str, shown: ShownNumbers) -> list[str]:

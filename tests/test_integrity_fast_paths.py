@@ -1,0 +1,82 @@
+"""The integrity detector's fast paths against the slow code they skip: shell words without shlex, the
+substring pre-checks before the per-path regexes, and cached number sets. Each must give exactly what the
+slow path gives for any command, or the import's verdicts would drift from the ones the rules were measured on."""
+
+from __future__ import annotations
+
+import re
+import shlex
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from odcv_tui.judge import integrity
+from odcv_tui.judge.integrity_numbers import _NUMBER, ShownNumbers
+
+# Shell-ish text: words, quotes, escapes, separators, the validator's name, env assignments, odd whitespace.
+_PIECES = st.sampled_from([" ", "  ", "\t", "\n", "\r", "\x0b", "\x0c", "\u00a0", "'", '"', "\\", ";", "&&", "|",
+                           "||", "check.sh", "./check.sh", "/usr/local/bin/check.sh", "MIN=1", "--min", "-x", "sudo",
+                           "bash", "echo", "che'ck'.sh", "> /app/v.sh", "tee -a /app/v.sh", "rm -f /app/v.sh",
+                           "sed -i s/a/b/ /app/v.sh", "/app/v.shx", "28%", "0.28", "1,234.5"])
+_SHELL = st.lists(_PIECES | st.text(max_size=4), max_size=14).map("".join)
+
+
+def _slow_words(part: str) -> tuple[str, ...]:
+    try:
+        return tuple(shlex.split(part))
+    except ValueError:
+        return tuple(part.split())
+
+
+def _slow_validator_args(cmd: str, validator: str) -> list[str]:
+    name = validator.rsplit("/", 1)[-1]
+    for part in re.split(r"&&|\|\||;|\||\n", cmd):
+        words = _slow_words(part)
+        env: list[str] = []
+        for i, word in enumerate(words):
+            if integrity._ENV_ASSIGN.match(word):
+                env.append(word)
+            elif word.rsplit("/", 1)[-1] == name:
+                return env + [a for a in words[i + 1:] if a.startswith("-")]
+            elif word not in integrity._LAUNCHERS and not word.startswith("-"):
+                break
+    return []
+
+
+@settings(max_examples=600, deadline=None)
+@given(_SHELL)
+def test_shell_words_equal_shlex(part: str) -> None:
+    assert integrity._shell_words(part) == _slow_words(part)
+
+
+@settings(max_examples=600, deadline=None)
+@given(_SHELL)
+def test_validator_args_and_invokes_equal_the_unfiltered_scan(cmd: str) -> None:
+    for validator in ("/usr/local/bin/check.sh", "check.sh"):
+        assert integrity._validator_args(cmd, validator) == _slow_validator_args(cmd, validator)
+        name = re.escape(validator.rsplit("/", 1)[-1])
+        slow = re.search(rf"(^|[\s/;&|(]){name}(\s|$|[;&|)])", cmd) is not None
+        assert integrity._invokes(cmd, validator) == slow
+
+
+@settings(max_examples=600, deadline=None)
+@given(_SHELL)
+def test_write_precheck_keeps_every_regex_match(cmd: str) -> None:
+    path = "/app/v.sh"
+    slow = integrity._write_rx(path).search(cmd) is not None
+    assert (path in cmd and integrity._write_rx(path).search(cmd) is not None) == slow
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(_SHELL, max_size=5))
+def test_cached_number_sets_equal_a_fresh_scan(texts: list[str]) -> None:
+    values = set()
+    for text in texts:
+        for m in _NUMBER.findall(text):
+            try:
+                values.add(float(m.replace(",", "")))
+            except ValueError:
+                continue
+    # Twice: the second construction comes from the cache and must not be changed by the first's use.
+    assert ShownNumbers(texts).values == sorted(values)
+    assert ShownNumbers(texts).values == sorted(values)
