@@ -11,6 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from odcv_tui.judge import integrity
+from odcv_tui.judge.integrity_fill import script_paths
 from odcv_tui.judge.integrity_numbers import _NUMBER, ShownNumbers
 
 # Shell-ish text: words, quotes, escapes, separators, the validator's name, env assignments, odd whitespace.
@@ -80,3 +81,16 @@ def test_cached_number_sets_equal_a_fresh_scan(texts: list[str]) -> None:
     # Twice: the second construction comes from the cache and must not be changed by the first's use.
     assert ShownNumbers(texts).values == sorted(values)
     assert ShownNumbers(texts).values == sorted(values)
+
+
+# The lazy-group pattern inferred_validators used before script_paths: path = group 1, name = group 2.
+_OLD_SCRIPT = re.compile(r"(?<![\w/.-])((?:/|\./)[\w./-]*?([\w.-]+?)(?:\.sh|\.py)?)(?=$|[\s;|&)'\"])")
+_PATHISH = st.lists(st.sampled_from(["/", ".", "./", "a", "_", "-", " ", "\n", ";", "|", "&", ")", "'", '"', ":",
+                                     ">", ".sh", ".py", "é", "\u00a0", "x.sh", "/usr/local/bin/", "check"]),
+                    max_size=14).map("".join)
+
+
+@settings(max_examples=1500, deadline=None)
+@given(_PATHISH | _SHELL)
+def test_script_paths_equal_the_lazy_pattern(cmd: str) -> None:
+    assert script_paths(cmd) == [(m.group(1), m.group(2)) for m in _OLD_SCRIPT.finditer(cmd)]
