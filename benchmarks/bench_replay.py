@@ -37,22 +37,37 @@ def prepare(work: Path) -> Path:
 
 def bench(db_path: Path, ids: list[str], concurrency: int, sandbox: str, total: int, repeat: int) -> None:
     walls, cmds, failed = [], 0, 0
+    busy = []
     for _ in range(repeat):
-        t0 = time.perf_counter()
+        t0, cpu0 = time.perf_counter(), _cpu_ticks()
         results = replay_many(db_path, ids, sandbox_kind=sandbox, concurrency=concurrency)
         walls.append(time.perf_counter() - t0)
+        cpu1 = _cpu_ticks()
+        busy.append(100 * (1 - (cpu1[1] - cpu0[1]) / max(1, cpu1[0] - cpu0[0])))
         cmds = sum(r.commands for r in results)
         failed = sum(r.error is not None for r in results)
     wall = statistics.median(walls)
     print(f"{sandbox:6} -j{concurrency}: {len(ids)} runs, {cmds} commands: median {wall:6.1f} s of {repeat}  "
           f"({len(ids) / wall:4.2f} runs/s, {1000 * wall * concurrency / max(cmds, 1):4.0f} ms/command/worker)"
-          f"  -> all {total} runs ~ {wall / len(ids) * total / 60:5.1f} min" + (f"  [{failed} failed]" if failed else ""))
+          f"  -> all {total} runs ~ {wall / len(ids) * total / 60:5.1f} min, CPU {statistics.median(busy):.0f}% busy"
+          + (f"  [{failed} failed]" if failed else ""))
+    # Per concurrency: more runs at once must not change what replays (a slower command could hit the timeout).
+    [row] = report(open_db(db_path), "all")
+    print("  divergence: " + ", ".join(f"{c} {row.counts[c]} ({row.pct(row.counts[c]):.1f}%)" for c in CLASSES)
+          + f" of {row.commands} replayed commands")
+
+
+def _cpu_ticks() -> tuple[int, int]:
+    """(all, idle + iowait) jiffies of the whole machine, from /proc/stat: how much of the box a replay used."""
+    with open("/proc/stat", encoding="ascii") as fh:
+        fields = [int(x) for x in fh.readline().split()[1:]]
+    return sum(fields), fields[3] + fields[4]
 
 
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--runs", type=int, default=48, help="evenly spread sample size")
-    ap.add_argument("--all", action="store_true", help="replay all runs (about 15 min with -j 2 today)")
+    ap.add_argument("--all", action="store_true", help="replay all runs (5-6 min with -j 2; use --repeat 1)")
     ap.add_argument("--concurrency", default="1,2", help="comma-separated list")
     ap.add_argument("--sandbox", choices=["local", "docker"], default="local")
     ap.add_argument("--repeat", type=int, default=3, help="timed repetitions per concurrency (median printed)")
@@ -66,10 +81,7 @@ def main() -> None:
         print(f"prepared {len(ids)} replayable runs in {time.perf_counter() - t:.1f} s")
         sample = ids if args.all else ids[:: max(1, len(ids) // args.runs)][: args.runs]
         for c in (int(x) for x in args.concurrency.split(",")):
-            bench(db_path, sample, c, args.sandbox, len(ids), 1 if args.all else args.repeat)
-        [row] = report(open_db(db_path), "all")
-        print("divergence: " + ", ".join(f"{c} {row.counts[c]} ({row.pct(row.counts[c]):.1f}%)" for c in CLASSES)
-              + f" of {row.commands} replayed commands")
+            bench(db_path, sample, c, args.sandbox, len(ids), args.repeat)
 
 
 if __name__ == "__main__":

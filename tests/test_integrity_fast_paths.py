@@ -1,5 +1,5 @@
-"""The integrity detector's fast paths against the slow code they skip: shell words without shlex, the
-substring pre-checks before the per-path regexes, and cached number sets. Each must give exactly what the
+"""The import's fast paths against the slow code they skip: shell words without shlex, the substring
+pre-checks before the per-path regexes, cached number sets and script paths. Each must give exactly what the
 slow path gives for any command, or the import's verdicts would drift from the ones the rules were measured on."""
 
 from __future__ import annotations
@@ -96,3 +96,4 @@ _PATHISH = st.lists(st.sampled_from(["/", ".", "./", "a", "_", "-", " ", "\n", "
 @given(_PATHISH | _SHELL)
 def test_script_paths_equal_the_lazy_pattern(cmd: str) -> None:
     assert script_paths(cmd) == [(m.group(1), m.group(2)) for m in _OLD_SCRIPT.finditer(cmd)]
+
