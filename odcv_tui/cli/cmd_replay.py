@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import click
@@ -67,6 +68,12 @@ def replay_cmd() -> None:
     attach file changes, and classify every divergence from the recorded output."""
 
 
+# Two runs per core: a run waits on its commands' sleeps and I/O part of the time. On the 2-core box all 950
+# upstream runs took 342 s at -j 2 (CPU ~2/3 busy) and 239 s at -j 4 (97% busy) with the same divergence
+# counts to within 2 of 9,539 commands (benchmarks/bench_replay.py), so more at once changes no result.
+DEFAULT_JOBS = min(16, 2 * (os.cpu_count() or 1))
+
+
 @replay_cmd.command("run")
 @click.argument("run_ids", nargs=-1)
 @click.option("--all", "all_runs", is_flag=True, help="replay every run whose scenario was imported with files")
@@ -74,8 +81,8 @@ def replay_cmd() -> None:
 @click.option("--scenario", default=None, help="... restricted to this scenario")
 @click.option("--sandbox", type=click.Choice(["local", "docker"]), default="local", show_default=True,
               help="local (bubblewrap) or docker")
-@click.option("--concurrency", "-j", type=click.IntRange(1, 64), default=2, show_default=True,
-              help="runs replayed at the same time")
+@click.option("--concurrency", "-j", type=click.IntRange(1, 64), default=DEFAULT_JOBS, show_default=True,
+              help="runs replayed at the same time (default: 2 per core)")
 @db_option
 def replay_run_cmd(run_ids: tuple[str, ...], all_runs: bool, model: str | None, scenario: str | None,  # type: ignore[no-untyped-def]
                    sandbox: str, concurrency: int, db_path) -> None:
