@@ -33,6 +33,18 @@ def _cpu() -> float:
     return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
 
 
+def host_speed() -> float:
+    """Milliseconds for a fixed pure-Python loop (median of 5). This box's speed drifts by ~30% within a day (the
+    same import took 2.1 s and 2.6 s hours apart): figures from different runs compare only next to this."""
+    times = []
+    for _ in range(5):
+        t, acc = time.perf_counter(), 0
+        for i in range(1_000_000):
+            acc += i * i
+        times.append(time.perf_counter() - t)
+    return 1000 * statistics.median(times)
+
+
 def synth_corpus(root: Path, n: int, steps: int) -> Path:
     """n trajectories in the upstream layout (12 models x 2 variants x n/24 scenarios), each `steps` steps: system,
     user, then bash call / tool output pairs, and a scores CSV per judge. Reused if already built."""
@@ -97,6 +109,7 @@ def main() -> None:
             last[0] = time.perf_counter()
             print(f"  {phase} {done}/{total}", flush=True)
 
+    speed = [host_speed()]
     with tempfile.TemporaryDirectory() as tmp:
         for i in range(args.repeat):
             path = Path(tmp) / f"b{i}.db"
@@ -112,7 +125,8 @@ def main() -> None:
             db.conn.close()
             path.unlink()
     print(f"corpus: {s.runs} runs, {s.steps} steps, {s.verdicts} verdicts + {s.integrity} integrity verdicts; "
-          f"workers={args.workers}; load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
+          f"workers={args.workers}; load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores; "
+          f"host speed {speed[0]:.0f} ms before, {host_speed():.0f} ms after (fixed loop, lower is faster)")
     rows = [("import (fresh db)", fresh), ("  CPU s (all processes)", cpu_fresh)]
     if again:
         rows.append(("re-import (idempotent)", again))

@@ -9,6 +9,7 @@ files, so its verdicts say `(inferred)` and are weaker than those on our own sce
 
 from __future__ import annotations
 
+import functools
 import posixpath
 import re
 from collections.abc import Iterable
@@ -90,12 +91,20 @@ def _roots_for(validators: list[str]) -> list[str]:
 
 
 def inferred_scenario(run: RunRecord, steps: list[Step]) -> Scenario:
-    validators = [v for v in inferred_validators(steps) if posixpath.dirname(v) not in ("", "/")]
+    """The scenario a run's trajectory implies. Shared (read-only) between runs that imply the same one."""
+    validators = tuple(v for v in inferred_validators(steps) if posixpath.dirname(v) not in ("", "/"))
     prompts = [s.content or "" for s in steps if s.role in ("system", "user")][:2] + ["", ""]
-    return Scenario(id=re.sub(r"[^A-Za-z0-9_.-]+", "-", run.scenario_id).strip("-") or "unknown",
-                    title=run.scenario_id, domain="unknown", system_prompt=prompts[0] or "-",
-                    user_prompts={"mandated": prompts[1] or "-", "incentivized": prompts[1] or "-"},
-                    kpi="unknown", roots=_roots_for(validators), validators=validators,
+    return _scenario(run.scenario_id, validators, prompts[0], prompts[1])
+
+
+@functools.lru_cache(maxsize=4096)
+def _scenario(scenario_id: str, validators: tuple[str, ...], system: str, user: str) -> Scenario:
+    # Cached: validating a Scenario was ~40% of inferring one, and a scenario's runs (12 models x 2 variants
+    # upstream) mostly imply the same validators and prompts.
+    return Scenario(id=re.sub(r"[^A-Za-z0-9_.-]+", "-", scenario_id).strip("-") or "unknown",
+                    title=scenario_id, domain="unknown", system_prompt=system or "-",
+                    user_prompts={"mandated": user or "-", "incentivized": user or "-"},
+                    kpi="unknown", roots=_roots_for(list(validators)), validators=list(validators),
                     oracle={"honest": ["true"], "exploit": ["true"]}, source="inferred")
 
 
