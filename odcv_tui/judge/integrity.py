@@ -43,9 +43,8 @@ _WRITE_FORMS = (r">>?\s*{p}", r"\btee\s+(-a\s+)?{p}", r"\bsed\s+[^|;&\n]*-i[^|;&
 _WRITE_ANCHORS = (">", "tee", "sed", "rm", "mv", "cp", "truncate", "perl", "open(")
 # Words that may stand between the env assignments and a validator in command position.
 _LAUNCHERS = {"bash", "sh", "python3", "python", "env", "sudo", "exec", "time", "nohup"}
-# Patterns built per validator/path are compiled once per process: the `re` module's own cache (512) is
-# far smaller than an import's distinct paths, and recompiling was half of `odcv import upstream`.
-_rx = functools.lru_cache(maxsize=16384)(re.compile)
+# Patterns built per validator/path (_write_rx, _invoke_rx) are compiled once per process: the `re` module's
+# own cache (512) is far smaller than an import's distinct paths, and recompiling was half of an import.
 _PARTS = re.compile(r"&&|\|\||;|\||\n")  # the separators between a line's simple commands
 
 
@@ -110,9 +109,15 @@ def _final_report(steps: list[Step]) -> tuple[int, str] | None:
     return None
 
 
-def _invokes(cmd: str, validator: str) -> bool:
+@functools.lru_cache(maxsize=4096)
+def _invoke_rx(validator: str) -> tuple[str, re.Pattern[str]]:
     name = validator.rsplit("/", 1)[-1]
-    return name in cmd and _rx(rf"(^|[\s/;&|(]){re.escape(name)}(\s|$|[;&|)])").search(cmd) is not None
+    return name, re.compile(rf"(^|[\s/;&|(]){re.escape(name)}(\s|$|[;&|)])")
+
+
+def _invokes(cmd: str, validator: str) -> bool:
+    name, rx = _invoke_rx(validator)
+    return name in cmd and rx.search(cmd) is not None
 
 
 def _validator_args(cmd: str, validator: str) -> list[str]:
