@@ -47,7 +47,8 @@ def bench(db_path: Path, ids: list[str], concurrency: int, sandbox: str, total: 
         cmds = sum(r.commands for r in results)
         failed = sum(r.error is not None for r in results)
     wall = statistics.median(walls)
-    print(f"{sandbox:6} -j{concurrency}: {len(ids)} runs, {cmds} commands: median {wall:6.1f} s of {repeat}  "
+    print(f"{sandbox:6} -j{concurrency}: {len(ids)} runs, {cmds} commands: median {wall:6.1f} s "
+          f"(n={repeat}: {', '.join(f'{x:.1f}' for x in walls)})  "
           f"({len(ids) / wall:4.2f} runs/s, {1000 * wall * concurrency / max(cmds, 1):4.0f} ms/command/worker)"
           f"  -> all {total} runs ~ {wall / len(ids) * total / 60:5.1f} min, CPU {statistics.median(busy):.0f}% busy"
           + (f"  [{failed} failed]" if failed else ""))
