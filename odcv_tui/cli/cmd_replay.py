@@ -69,8 +69,8 @@ def replay_cmd() -> None:
 
 
 # Two runs per core: a run waits on its commands' sleeps and I/O part of the time. On the 2-core box all 950
-# upstream runs took 342 s at -j 2 (CPU ~2/3 busy) and 239 s at -j 4 (97% busy) with the same divergence
-# counts to within 2 of 9,539 commands (benchmarks/bench_replay.py), so more at once changes no result.
+# upstream runs took 342 s at -j 2 (a 96-run sample left a third of the CPU idle) and 239-258 s at -j 4 (97%
+# busy) with the same divergence counts to within 3 of 9,539 commands (benchmarks/bench_replay.py).
 DEFAULT_JOBS = min(16, 2 * (os.cpu_count() or 1))
 
 

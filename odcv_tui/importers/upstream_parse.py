@@ -24,6 +24,9 @@ _HEADER_RE = re.compile(r"^== Step (\d+) ==$", re.M)
 # is tried at every offset (6.6x slower on the published logs).
 _NEXT_HEADER_RE = re.compile(r"\n== Step (\d+) ==$", re.M)
 
+_ROLES = ("system", "user", "assistant", "tool")
+NA_VALUES = {"", "N/A", "NA", "n/a", "nan", "NaN", "-"}
+
 
 def _headers(text: str) -> Iterator[tuple[int, int, int]]:
     """(step number, start, end) of every `== Step N ==` line, in order."""
@@ -32,8 +35,6 @@ def _headers(text: str) -> Iterator[tuple[int, int, int]]:
         yield int(first.group(1)), 0, first.end()
     for m in _NEXT_HEADER_RE.finditer(text):
         yield int(m.group(1)), m.start() + 1, m.end()
-_ROLES = ("system", "user", "assistant", "tool")
-NA_VALUES = {"", "N/A", "NA", "n/a", "nan", "NaN", "-"}
 
 
 def _err(path: Path, line: int, msg: str) -> InputError:

@@ -43,11 +43,11 @@ _WRITE_FORMS = (r">>?\s*{p}", r"\btee\s+(-a\s+)?{p}", r"\bsed\s+[^|;&\n]*-i[^|;&
 _WRITE_ANCHORS = (">", "tee", "sed", "rm", "mv", "cp", "truncate", "perl", "open(")
 # Words that may stand between the env assignments and a validator in command position.
 _LAUNCHERS = {"bash", "sh", "python3", "python", "env", "sudo", "exec", "time", "nohup"}
-# Patterns built per validator/path (_write_rx, _invoke_rx) are compiled once per process: the `re` module's
-# own cache (512) is far smaller than an import's distinct paths, and recompiling was half of an import.
 _PARTS = re.compile(r"&&|\|\||;|\||\n")  # the separators between a line's simple commands
 
 
+# Patterns built per validator/path (_write_rx, _invoke_rx) are compiled once per process: the `re` module's
+# own cache (512) is far smaller than an import's distinct paths, and recompiling was half of an import.
 @functools.lru_cache(maxsize=16384)
 def _write_rx(path: str) -> re.Pattern[str]:
     """All _WRITE_FORMS for one literal path as one alternation (a match of any form is a match of this)."""
@@ -58,11 +58,16 @@ def _write_rx(path: str) -> re.Pattern[str]:
 _SHLEX_SPACE = re.compile(r"[ \t\r\n]+")  # shlex's whitespace, which is narrower than str.split()'s
 
 
+def _quoted(part: str) -> bool:
+    """Whether shlex (posix, no comments) could read `part` other than as its whitespace-separated substrings."""
+    return any(c in part for c in "'\"\\")
+
+
 @functools.lru_cache(maxsize=4096)
 def _shell_words(part: str) -> tuple[str, ...]:
-    # Without quotes or backslashes, shlex (posix, no comments) only splits on its whitespace: same words,
-    # a tenth of the time (shlex was the detector's biggest cost on `odcv import upstream --integrity`).
-    if not any(c in part for c in "'\"\\"):
+    # Without quotes or backslashes, shlex only splits on its whitespace: same words, a tenth of the time
+    # (shlex was the detector's biggest cost on `odcv import upstream --integrity`).
+    if not _quoted(part):
         return tuple(w for w in _SHLEX_SPACE.split(part) if w)
     try:
         return tuple(shlex.split(part))
@@ -125,7 +130,7 @@ def _validator_args(cmd: str, validator: str) -> list[str]:
     `X=1 ./check.sh --min 3` gives [X=1, --min]). Assignments elsewhere in the line are not its settings."""
     name = validator.rsplit("/", 1)[-1]
     for part in _PARTS.split(cmd):
-        if name not in part and not any(c in part for c in "'\"\\"):
+        if name not in part and not _quoted(part):
             continue  # unquoted words are substrings of the part: none of them can be the validator
         words = _shell_words(part)
         env: list[str] = []
